@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using JobEngine.Sql;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace JobEngine;
+
+/// <summary>
+/// Enqueues jobs and acts on them (get, cancel, retry). Used by the Api, by Workers and by any
+/// .NET producer; every call is one or two statements on the given data source or transaction.
+/// </summary>
+public sealed class JobClient(NpgsqlDataSource dataSource)
+{
+    /// <summary>Enqueues one job in its own transaction.</summary>
+    public async Task<EnqueueResult> EnqueueAsync(NewJob job, CancellationToken cancellationToken = default) =>
+        (await EnqueueManyAsync([job], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>Enqueues one job inside the caller's transaction: it exists if and only if that commits.</summary>
+    public async Task<EnqueueResult> EnqueueAsync(NewJob job, NpgsqlTransaction transaction, CancellationToken cancellationToken = default) =>
+        (await EnqueueManyAsync([job], transaction, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>Enqueues many jobs in one round trip and one transaction: all or none.</summary>
+    /// <returns>One result per job, in the order given.</returns>
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var results = await EnqueueManyAsync(jobs, transaction, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>Enqueues many jobs inside the caller's transaction, in one round trip.</summary>
+    /// <returns>One result per job, in the order given.</returns>
+    /// <exception cref="ArgumentException">A job is invalid; the message names the job and field.</exception>
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(transaction);
+        ThrowIfInvalid(jobs);
+
+        var connection = transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
+        var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
+        var inserted = new List<JobRecord>(jobs.Count);
+        await using (var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction))
+        {
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.Queue).ToArray() });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.Kind).ToArray() });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.ArgsJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.Priority).ToArray() });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.MaxAttempts).ToArray() });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.RunAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                inserted.Add(JobRecord.Read(reader));
+            }
+        }
+
+        return await MatchToRequestsAsync(jobs, inserted, transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The job with this id, or null.</summary>
+    public async Task<JobRecord?> GetAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.SelectJobById);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? JobRecord.Read(reader) : null;
+    }
+
+    /// <summary>
+    /// Cancels a job that has not finished. One not yet running is cancelled at once; a running one
+    /// has its handler's token cancelled by its worker and ends <c>cancelled</c> unless it completes first.
+    /// </summary>
+    public Task<JobActionResult> CancelAsync(long id, CancellationToken cancellationToken = default) =>
+        ActAsync(JobSql.CancelJob, id, cancellationToken);
+
+    /// <summary>Runs a discarded, cancelled, retryable or scheduled job again now.</summary>
+    public async Task<JobActionResult> RetryAsync(long id, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ActAsync(JobSql.RetryJob, id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // Another live job holds this job's idempotency key: running both would break the key's promise.
+            return new JobActionResult(JobActionOutcome.Conflict, null, "a live job with the same idempotency key exists");
+        }
+    }
+
+    private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (reader.IsDBNull(0))
+        {
+            return new JobActionResult(JobActionOutcome.NotFound, null, "no job has this id");
+        }
+
+        var previousState = reader.GetString(0);
+        return reader.GetInt64(1) > 0
+            ? new JobActionResult(JobActionOutcome.Done, previousState, null)
+            : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");
+    }
+
+    private static void ThrowIfInvalid(IReadOnlyList<NewJob> jobs)
+    {
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            var errors = jobs[i].Validate();
+            if (errors.Count > 0)
+            {
+                var detail = string.Join("; ", errors.Select(e => $"{e.Field}: expected {e.Expected}"));
+                throw new ArgumentException($"Job {i} ('{jobs[i].Kind}') is invalid: {detail}.", nameof(jobs));
+            }
+        }
+    }
+
+    // Rows come back from INSERT ... RETURNING in insertion order, minus the jobs whose
+    // idempotency key was already held; those are matched to the live job holding the key.
+    private static async Task<IReadOnlyList<EnqueueResult>> MatchToRequestsAsync(
+        IReadOnlyList<NewJob> jobs, List<JobRecord> inserted, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var insertedByKey = new Dictionary<string, JobRecord>(StringComparer.Ordinal);
+        var insertedWithoutKey = new Queue<JobRecord>();
+        foreach (var job in inserted)
+        {
+            if (job.IdempotencyKey is { } key)
+            {
+                insertedByKey[key] = job;
+            }
+            else
+            {
+                insertedWithoutKey.Enqueue(job);
+            }
+        }
+
+        var missingKeys = jobs.Select(j => j.IdempotencyKey).OfType<string>().Where(k => !insertedByKey.ContainsKey(k)).Distinct().ToArray();
+        var existingByKey = missingKeys.Length == 0
+            ? new Dictionary<string, JobRecord>()
+            : await SelectLiveByKeysAsync(missingKeys, transaction, cancellationToken).ConfigureAwait(false);
+
+        var results = new EnqueueResult[jobs.Count];
+        var claimedKeys = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            if (jobs[i].IdempotencyKey is not { } key)
+            {
+                results[i] = new EnqueueResult(insertedWithoutKey.Dequeue(), Existing: false);
+            }
+            else if (insertedByKey.TryGetValue(key, out var created))
+            {
+                // The first request with a key created the job; a repeat of the key in the same batch gets it back.
+                results[i] = new EnqueueResult(created, Existing: !claimedKeys.Add(key));
+            }
+            else
+            {
+                results[i] = existingByKey.TryGetValue(key, out var existing)
+                    ? new EnqueueResult(existing, Existing: true)
+                    : throw new InvalidOperationException($"Idempotency key '{key}' conflicted, but its job finished before it could be read; enqueue again.");
+            }
+        }
+
+        return results;
+    }
+
+    private static async Task<Dictionary<string, JobRecord>> SelectLiveByKeysAsync(string[] keys, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(JobSql.SelectLiveJobsByIdempotencyKey, transaction.Connection, transaction);
+        command.Parameters.Add(new() { Value = keys });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var found = new Dictionary<string, JobRecord>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var job = JobRecord.Read(reader);
+            found[job.IdempotencyKey!] = job;
+        }
+
+        return found;
+    }
+}
+
+/// <summary>The job a request enqueued, or the live job that already held its idempotency key.</summary>
+/// <param name="Job">The stored job.</param>
+/// <param name="Existing">True when no new job was created.</param>
+public sealed record EnqueueResult(JobRecord Job, bool Existing);
+
+/// <summary>What happened to a cancel or retry request.</summary>
+public enum JobActionOutcome
+{
+    /// <summary>The job changed as asked.</summary>
+    Done,
+    /// <summary>No job has this id.</summary>
+    NotFound,
+    /// <summary>The job's state does not allow it.</summary>
+    Conflict,
+}
+
+/// <summary>The outcome of a cancel or retry, with the job's state before it and why it was refused.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="PreviousState">The job's state before the request, when it exists.</param>
+/// <param name="Reason">Why it was refused, when it was.</param>
+public sealed record JobActionResult(JobActionOutcome Outcome, string? PreviousState, string? Reason);

@@ -1,0 +1,46 @@
+using JobEngine.Running;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace JobEngine;
+
+/// <summary>Registers the engine: <see cref="AddJobEngine"/> to enqueue, <see cref="AddJobWorker"/> and <see cref="AddJobHandler{THandler, TArgs}"/> to run.</summary>
+public static class JobEngineServiceCollectionExtensions
+{
+    /// <summary>The pooled data source and the <see cref="JobClient"/> for <paramref name="connectionString"/>.</summary>
+    public static IServiceCollection AddJobEngine(this IServiceCollection services, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        services.AddNpgsqlDataSource(connectionString);
+        services.TryAddSingleton(new JobEngineConnection(connectionString));
+        services.TryAddSingleton<JobClient>();
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+
+    /// <summary>The worker runtime as a hosted service, configured from <paramref name="configuration"/> (the <c>Jobs:Worker</c> section).</summary>
+    public static IServiceCollection AddJobWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<JobWorkerOptions>().Bind(configuration);
+        services.TryAddSingleton<JobHandlerRegistry>();
+        services.TryAddSingleton<RunningJobs>();
+        services.TryAddSingleton<JobNotifier>();
+        services.TryAddSingleton<JobCompleter>();
+        services.TryAddSingleton<LeaseKeeper>();
+        services.TryAddSingleton<JobRescuer>();
+        services.TryAddSingleton<JobPruner>();
+        services.AddHostedService<JobWorkerService>();
+        return services;
+    }
+
+    /// <summary>Runs jobs of <paramref name="kind"/> with <typeparamref name="THandler"/>, resolved per job in its own scope.</summary>
+    public static IServiceCollection AddJobHandler<THandler, TArgs>(this IServiceCollection services, string kind, TimeSpan? timeout = null)
+        where THandler : class, IJobHandler<TArgs>
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        services.TryAddScoped<THandler>();
+        services.AddSingleton(JobHandlerRegistration.For<THandler, TArgs>(kind, timeout));
+        return services;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Threading.Channels;
+using JobEngine.Sql;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace JobEngine.Running;
+
+/// <summary>
+/// Why it exists: writing each outcome on its own would cost a round trip and a commit per job,
+/// the bottleneck of any queue. Runs hand their outcomes here; one loop writes whatever has piled
+/// up since the last write in one statement. Idle, a single outcome is written at once; busy, the
+/// batches grow by themselves. A failed write is retried, never dropped: until it lands, the job's
+/// lease keeps being renewed, and if the process dies the lease runs out and the job is rescued.
+/// </summary>
+public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runningJobs, IOptions<JobWorkerOptions> options, ILogger<JobCompleter> logger)
+{
+    private readonly Channel<JobOutcome> _outcomes = Channel.CreateUnbounded<JobOutcome>(new UnboundedChannelOptions { SingleReader = true });
+
+    internal void Submit(JobOutcome outcome) => _outcomes.Writer.TryWrite(outcome);
+
+    /// <summary>No more outcomes will come: <see cref="RunAsync"/> writes what is left and returns.</summary>
+    public void Complete() => _outcomes.Writer.TryComplete();
+
+    /// <summary>Writes outcomes until <see cref="Complete"/> was called and all are written, or the token fires.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<JobOutcome>(options.Value.CompleteBatchSize);
+        while (await _outcomes.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (batch.Count < options.Value.CompleteBatchSize && _outcomes.Reader.TryRead(out var outcome))
+            {
+                batch.Add(outcome);
+            }
+
+            await WriteUntilItLandsAsync(batch, cancellationToken).ConfigureAwait(false);
+            foreach (var outcome in batch)
+            {
+                runningJobs.Remove(outcome.Id, outcome.Attempt);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteUntilItLandsAsync(List<JobOutcome> batch, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Writing {Count} job outcomes failed; retrying in {Delay}.", batch.Count, delay);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<JobOutcome> batch, CancellationToken cancellationToken)
+    {
+        var finished = batch.Where(o => o.State is not null and not JobOutcome.ReleasedState).OrderBy(o => o.Id).ToList();
+        var released = batch.Where(o => o.State == JobOutcome.ReleasedState).ToList();
+        if (finished.Count == 0 && released.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var npgsqlBatch = new NpgsqlBatch(connection);
+        if (finished.Count > 0)
+        {
+            var finish = new NpgsqlBatchCommand(JobSql.FinishJobs);
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.Id).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => (short)o.Attempt).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.State!).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            npgsqlBatch.BatchCommands.Add(finish);
+        }
+
+        if (released.Count > 0)
+        {
+            var release = new NpgsqlBatchCommand(JobSql.ReleaseJobs);
+            release.Parameters.Add(new() { Value = released.Select(o => o.Id).ToArray() });
+            release.Parameters.Add(new() { Value = released.Select(o => (short)o.Attempt).ToArray() });
+            npgsqlBatch.BatchCommands.Add(release);
+        }
+
+        await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using JobEngine.Sql;
+using JobEngine.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobEngine.Running;
+
+/// <summary>
+/// Why it exists: one queue in one process needs a loop that claims as many jobs as it has free
+/// slots (one query, <c>FOR UPDATE SKIP LOCKED</c>) and runs them, then sleeps until something can
+/// have changed: a notification, a freed slot, the next scheduled job's due time, or the poll.
+/// </summary>
+internal sealed class JobProducer(
+    string queue,
+    int concurrency,
+    NpgsqlDataSource dataSource,
+    JobWorkerOptions options,
+    JobHandlerRegistry handlers,
+    RunningJobs runningJobs,
+    JobCompleter completer,
+    IServiceScopeFactory scopes,
+    ILogger logger)
+{
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _slotFreed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly HashSet<Task> _inFlight = [];
+    private int _running;
+
+    public string Queue => queue;
+
+    /// <summary>Called by the notifier and on any hint that jobs may be waiting.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    /// <summary>Claims and starts jobs until <paramref name="stopClaiming"/> fires; runs stay in flight.</summary>
+    public async Task RunAsync(CancellationToken stopClaiming)
+    {
+        while (!stopClaiming.IsCancellationRequested)
+        {
+            try
+            {
+                var free = concurrency - Volatile.Read(ref _running);
+                if (free <= 0)
+                {
+                    await _slotFreed.Reader.ReadAsync(stopClaiming).ConfigureAwait(false);
+                    continue;
+                }
+
+                var wanted = Math.Min(free, options.ClaimBatchSize);
+                var claimed = await ClaimAsync(wanted, stopClaiming).ConfigureAwait(false);
+                if (claimed < wanted)
+                {
+                    await WaitForWorkAsync(stopClaiming).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stopClaiming.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning(e, "Claiming from queue {Queue} failed; trying again after {PollInterval}.", queue, options.PollInterval);
+                await Task.Delay(options.PollInterval, stopClaiming).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Completes when every started run has ended, or when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task WaitForRunsAsync(CancellationToken cancellationToken)
+    {
+        Task[] runs;
+        lock (_inFlight)
+        {
+            runs = [.. _inFlight];
+        }
+
+        await Task.WhenAll(runs).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<int> ClaimAsync(int wanted, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.ClaimJobs);
+        command.Parameters.Add(new() { Value = queue });
+        command.Parameters.Add(new() { Value = wanted });
+        command.Parameters.Add(new() { Value = options.WorkerId });
+        command.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var count = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var claimed = new ClaimedJob(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetInt16(4), reader.GetInt16(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? 0 : Convert.ToDouble(reader.GetValue(7), System.Globalization.CultureInfo.InvariantCulture));
+            Start(claimed);
+            count++;
+        }
+
+        return count;
+    }
+
+    private void Start(ClaimedJob claimed)
+    {
+        var job = new RunningJob(claimed.Id, claimed.Attempt, claimed.Queue, claimed.Kind);
+        runningJobs.Add(job);
+        Interlocked.Increment(ref _running);
+        JobTelemetry.QueueLatency.Record(claimed.LatencyMs / 1000, JobTelemetry.Tags(claimed.Queue, claimed.Kind));
+        var run = Task.Run(() => RunOneAsync(claimed, job));
+        lock (_inFlight)
+        {
+            _inFlight.Add(run);
+        }
+
+        run.ContinueWith(
+            t =>
+            {
+                lock (_inFlight)
+                {
+                    _inFlight.Remove(t);
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task RunOneAsync(ClaimedJob claimed, RunningJob job)
+    {
+        var tags = JobTelemetry.Tags(claimed.Queue, claimed.Kind);
+        using var activity = JobTelemetry.StartRun(claimed.Kind, claimed.Queue, claimed.Id, claimed.Attempt, claimed.TraceParent);
+        var started = Stopwatch.GetTimestamp();
+        JobOutcome outcome;
+        try
+        {
+            var registration = handlers.Find(claimed.Kind)
+                ?? throw new InvalidOperationException($"No handler for kind '{claimed.Kind}' is registered in worker {options.WorkerId}.");
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
+            timeout.CancelAfter(registration.Timeout ?? options.DefaultJobTimeout);
+            var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts);
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                await registration.Invoke(scope.ServiceProvider, context, claimed.ArgsJson, timeout.Token).ConfigureAwait(false);
+            }
+
+            outcome = JobOutcome.Completed(claimed.Id, claimed.Attempt);
+            JobTelemetry.Completed.Add(1, tags);
+        }
+        catch (Exception e) when (job.Reason != StopReason.None && e is OperationCanceledException)
+        {
+            outcome = job.Reason switch
+            {
+                StopReason.CancelRequested => JobOutcome.Cancelled(claimed.Id, claimed.Attempt),
+                StopReason.Shutdown => JobOutcome.Released(claimed.Id, claimed.Attempt),
+                _ => JobOutcome.Abandoned(claimed.Id, claimed.Attempt),
+            };
+            if (job.Reason == StopReason.CancelRequested)
+            {
+                JobTelemetry.Cancelled.Add(1, tags);
+            }
+        }
+        catch (Exception e)
+        {
+            var error = e is OperationCanceledException
+                ? new TimeoutException($"The '{claimed.Kind}' job ran past its timeout.", e)
+                : e;
+            var discard = e is JobArgsException || claimed.Attempt >= claimed.MaxAttempts;
+            outcome = discard
+                ? JobOutcome.Discarded(claimed.Id, claimed.Attempt, error)
+                : JobOutcome.Retryable(claimed.Id, claimed.Attempt, error, options.Retry.DelayAfter(claimed.Attempt));
+            JobTelemetry.Failed.Add(1, tags);
+            (discard ? JobTelemetry.Discarded : JobTelemetry.Retried).Add(1, tags);
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            activity?.SetTag("error.type", error.GetType().FullName);
+            logger.LogWarning("Job {JobId} ({Kind}) attempt {Attempt}/{MaxAttempts} failed: {ErrorType}: {Message}",
+                claimed.Id, claimed.Kind, claimed.Attempt, claimed.MaxAttempts, error.GetType().Name, error.Message);
+        }
+
+        tags.Add("job.outcome", outcome.State ?? "abandoned");
+        JobTelemetry.ExecutionDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+        completer.Submit(outcome);
+        job.Dispose();
+        Interlocked.Decrement(ref _running);
+        _slotFreed.Writer.TryWrite(true);
+    }
+
+    private async Task WaitForWorkAsync(CancellationToken cancellationToken)
+    {
+        var sleep = options.PollInterval;
+        var untilDue = await MillisecondsUntilNextScheduledJobAsync(cancellationToken).ConfigureAwait(false);
+        if (untilDue is { } ms && ms < sleep.TotalMilliseconds)
+        {
+            sleep = TimeSpan.FromMilliseconds(Math.Max(ms, 0) + 1);
+        }
+
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(sleep);
+        try
+        {
+            await _wake.Reader.ReadAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Slept until the poll or the next due time: claim again.
+        }
+    }
+
+    private async Task<double?> MillisecondsUntilNextScheduledJobAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.MillisecondsUntilNextScheduledJob);
+        command.Parameters.Add(new() { Value = new[] { queue } });
+        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return result is null or DBNull ? null : Convert.ToDouble(result, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs);
+}

@@ -1,0 +1,77 @@
+namespace JobEngine.Running;
+
+/// <summary>
+/// How a worker process runs jobs. Bound from the <c>Jobs:Worker</c> configuration section;
+/// every default is chosen for a small box and short jobs.
+/// </summary>
+public sealed class JobWorkerOptions
+{
+    /// <summary>Who this process is, written on each job it claims. Unique per process.</summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>Queues to run, each with its concurrency limit in this process (the Worker's appsettings name <c>default</c>).</summary>
+    public Dictionary<string, int> Queues { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Most jobs one claim query takes.</summary>
+    public int ClaimBatchSize { get; set; } = 500;
+
+    /// <summary>How long a claimed job is this worker's without a heartbeat; a dead worker's jobs come back after about this long.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Polling period used when no notification arrives (notifications are only a hint).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Wake on PostgreSQL notifications. Turn off behind a transaction-mode pooler, where LISTEN cannot work.</summary>
+    public bool UseListenNotify { get; set; } = true;
+
+    /// <summary>How often the listening connection proves it still listens when it has been quiet.</summary>
+    public TimeSpan ListenerCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time a job may run when its kind sets no timeout.</summary>
+    public TimeSpan DefaultJobTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most outcomes written by one statement.</summary>
+    public int CompleteBatchSize { get; set; } = 2000;
+
+    /// <summary>How often expired leases are looked for.</summary>
+    public TimeSpan RescueInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long finalized jobs are kept before pruning.</summary>
+    public TimeSpan RetentionPeriod { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often finalized jobs past retention are pruned.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Most rows one prune statement deletes.</summary>
+    public int PruneBatchSize { get; set; } = 1000;
+
+    /// <summary>On shutdown, how long in-flight jobs may finish before they are cancelled and released.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Backoff between attempts of a failed job.</summary>
+    public RetryPolicy Retry { get; set; } = new();
+
+    /// <summary>The checks that catch a configuration no worker can run with.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Queues.Count == 0)
+        {
+            yield return "Jobs:Worker:Queues names no queue";
+        }
+
+        foreach (var (queue, concurrency) in Queues.Where(q => q.Value < 1))
+        {
+            yield return $"Jobs:Worker:Queues:{queue} is {concurrency}; expected a concurrency of at least 1";
+        }
+
+        if (LeaseDuration < TimeSpan.FromSeconds(1))
+        {
+            yield return "Jobs:Worker:LeaseDuration must be at least one second";
+        }
+
+        if (ClaimBatchSize < 1 || CompleteBatchSize < 1 || PruneBatchSize < 1)
+        {
+            yield return "batch sizes must be at least 1";
+        }
+    }
+}

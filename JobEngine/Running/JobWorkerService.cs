@@ -1,0 +1,109 @@
+using JobEngine.Sql;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace JobEngine.Running;
+
+/// <summary>
+/// The worker as a hosted service: one producer per configured queue, plus the notifier, the
+/// completer, the lease keeper, the rescuer and the pruner. On stop it claims nothing more, lets
+/// running jobs finish for up to the drain timeout, then cancels the rest and gives them back
+/// (released, attempt not counted) before the last outcomes are written.
+/// </summary>
+public sealed class JobWorkerService(
+    NpgsqlDataSource dataSource,
+    IOptions<JobWorkerOptions> options,
+    JobHandlerRegistry handlers,
+    RunningJobs runningJobs,
+    JobNotifier notifier,
+    JobCompleter completer,
+    LeaseKeeper leaseKeeper,
+    JobRescuer rescuer,
+    JobPruner pruner,
+    IServiceScopeFactory scopes,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<JobWorkerService>();
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var problems = settings.Problems().ToList();
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(JobWorkerOptions), typeof(JobWorkerOptions), problems);
+        }
+
+        await RegisterKindsAsync(stoppingToken).ConfigureAwait(false);
+        var producers = settings.Queues.Select(q => new JobProducer(
+            q.Key, q.Value, dataSource, settings, handlers, runningJobs, completer, scopes,
+            loggerFactory.CreateLogger($"{typeof(JobProducer).FullName}[{q.Key}]"))).ToList();
+        foreach (var producer in producers)
+        {
+            notifier.OnInserted(producer.Queue, producer.Wake);
+        }
+
+        _logger.LogInformation("Worker {WorkerId} runs queues {Queues} with kinds {Kinds}.",
+            settings.WorkerId, string.Join(", ", settings.Queues.Select(q => $"{q.Key} (x{q.Value})")), string.Join(", ", handlers.Kinds));
+
+        // Housekeeping outlives the producers: leases must be renewed while running jobs drain.
+        using var housekeepingStop = new CancellationTokenSource();
+        var completing = completer.RunAsync(CancellationToken.None);
+        var housekeeping = Task.WhenAll(
+            notifier.RunAsync(housekeepingStop.Token),
+            leaseKeeper.RunAsync(housekeepingStop.Token),
+            rescuer.RunAsync(housekeepingStop.Token),
+            pruner.RunAsync(housekeepingStop.Token));
+
+        await Task.WhenAll(producers.Select(p => p.RunAsync(stoppingToken))).ConfigureAwait(false);
+
+        _logger.LogInformation("Stopping: no more claims; waiting up to {DrainTimeout} for {Count} running jobs.", settings.DrainTimeout, runningJobs.Count);
+        var drained = await WaitForRunsAsync(producers, settings.DrainTimeout).ConfigureAwait(false);
+        if (!drained)
+        {
+            var left = runningJobs.Snapshot();
+            _logger.LogWarning("Drain timeout passed; cancelling and releasing {Count} running jobs.", left.Count);
+            foreach (var job in left)
+            {
+                job.Stop(StopReason.Shutdown);
+            }
+
+            if (!await WaitForRunsAsync(producers, TimeSpan.FromSeconds(5)).ConfigureAwait(false))
+            {
+                _logger.LogWarning("Some handlers ignore cancellation; their leases will expire and another worker will rescue them.");
+            }
+        }
+
+        completer.Complete();
+        await completing.ConfigureAwait(false);
+        await housekeepingStop.CancelAsync().ConfigureAwait(false);
+        await housekeeping.ConfigureAwait(false);
+        _logger.LogInformation("Worker {WorkerId} stopped.", settings.WorkerId);
+    }
+
+    private static async Task<bool> WaitForRunsAsync(List<JobProducer> producers, TimeSpan timeout)
+    {
+        using var timer = new CancellationTokenSource(timeout);
+        try
+        {
+            await Task.WhenAll(producers.Select(p => p.WaitForRunsAsync(timer.Token))).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task RegisterKindsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
+        command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
+        command.Parameters.Add(new() { Value = options.Value.WorkerId });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,21 @@
+namespace JobEngine.Sql;
+
+/// <summary>The named queries of <c>job.sql</c>; each property is the query of the same name.</summary>
+internal static class JobSql
+{
+    private static readonly IReadOnlyDictionary<string, string> Queries = SqlFile.Load(typeof(JobSql).Assembly, "job.sql");
+
+    public static readonly string InsertJobs = Queries.Get(nameof(InsertJobs));
+    public static readonly string SelectLiveJobsByIdempotencyKey = Queries.Get(nameof(SelectLiveJobsByIdempotencyKey));
+    public static readonly string SelectJobById = Queries.Get(nameof(SelectJobById));
+    public static readonly string ClaimJobs = Queries.Get(nameof(ClaimJobs));
+    public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
+    public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));
+    public static readonly string ReleaseJobs = Queries.Get(nameof(ReleaseJobs));
+    public static readonly string ExtendLeases = Queries.Get(nameof(ExtendLeases));
+    public static readonly string RescueExpiredJobs = Queries.Get(nameof(RescueExpiredJobs));
+    public static readonly string PruneFinalizedJobs = Queries.Get(nameof(PruneFinalizedJobs));
+    public static readonly string CancelJob = Queries.Get(nameof(CancelJob));
+    public static readonly string RetryJob = Queries.Get(nameof(RetryJob));
+    public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
+}

@@ -1,0 +1,354 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using JobEngine.Sql;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Migrator;
+
+/// <summary>
+/// Applies, reports and rolls back migrations under an advisory lock, so two Migrators never run
+/// at once. It creates the services' role first, refuses to run when an applied file has changed,
+/// and repairs indexes left invalid by an interrupted concurrent build before anything else.
+/// </summary>
+public sealed partial class MigrationRunner(
+    NpgsqlDataSource dataSource,
+    IReadOnlyList<Migration> migrations,
+    IOptions<MigratorOptions> options,
+    TextWriter output,
+    ILogger<MigrationRunner> logger)
+{
+    private static readonly IReadOnlyDictionary<string, string> Sql = SqlFile.Load(typeof(MigrationRunner).Assembly, "migrator.sql");
+
+    /// <summary>Applies every pending migration; with <paramref name="dryRun"/> only prints what it would do.</summary>
+    public Task ApplyAsync(bool dryRun, CancellationToken cancellationToken) =>
+        WithMigrationLockAsync(connection => ApplyAsync(connection, dryRun, cancellationToken), cancellationToken);
+
+    private async Task ApplyAsync(NpgsqlConnection connection, bool dryRun, CancellationToken cancellationToken)
+    {
+        var applied = await ReadAppliedAsync(connection, cancellationToken).ConfigureAwait(false);
+        ThrowIfChanged(applied);
+        var pending = migrations.Where(m => !applied.ContainsKey(m.Version)).ToList();
+        var invalid = await ReadInvalidIndexesAsync(connection, cancellationToken).ConfigureAwait(false);
+
+        if (dryRun)
+        {
+            PrintPlan(pending, invalid);
+            return;
+        }
+
+        await EnsureAppRoleAsync(connection, cancellationToken).ConfigureAwait(false);
+        await RepairInvalidIndexesAsync(connection, invalid, pending, cancellationToken).ConfigureAwait(false);
+        foreach (var migration in pending)
+        {
+            await RunAsync(connection, migration, migration.Up, up: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        logger.LogInformation(pending.Count == 0 ? "Schema is up to date at version {Version}." : "Schema migrated to version {Version}.",
+            migrations.Count == 0 ? 0 : migrations[^1].Version);
+    }
+
+    /// <summary>Runs the rollback of every applied migration above <paramref name="targetVersion"/>, newest first.</summary>
+    public Task RollbackAsync(int targetVersion, CancellationToken cancellationToken) =>
+        WithMigrationLockAsync(connection => RollbackAsync(connection, targetVersion, cancellationToken), cancellationToken);
+
+    private async Task RollbackAsync(NpgsqlConnection connection, int targetVersion, CancellationToken cancellationToken)
+    {
+        var applied = await ReadAppliedAsync(connection, cancellationToken).ConfigureAwait(false);
+        ThrowIfChanged(applied);
+        foreach (var migration in migrations.Where(m => m.Version > targetVersion && applied.ContainsKey(m.Version)).OrderByDescending(m => m.Version))
+        {
+            await RunAsync(connection, migration, migration.Down, up: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        logger.LogInformation("Schema rolled back to version {Version}.", targetVersion);
+    }
+
+    /// <summary>Prints each migration (applied, pending or changed) and each index with its validity, size and scans.</summary>
+    public async Task PrintStatusAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var applied = await ReadAppliedAsync(connection, cancellationToken).ConfigureAwait(false);
+        output.WriteLine("Migrations:");
+        foreach (var migration in migrations)
+        {
+            var state = applied.TryGetValue(migration.Version, out var row)
+                ? row.Checksum == migration.Checksum ? $"applied {row.AppliedAt:u}" : "CHANGED since applied"
+                : "pending";
+            output.WriteLine($"  {migration.Version:D4} {migration.Name,-40} {state}");
+        }
+
+        foreach (var orphan in applied.Keys.Except(migrations.Select(m => m.Version)))
+        {
+            output.WriteLine($"  {orphan:D4} {applied[orphan].Name,-40} applied, but no such file (newer Migrator?)");
+        }
+
+        output.WriteLine("Indexes (schema jobs):");
+        await using var command = new NpgsqlCommand(Sql.Get("SelectIndexes"), connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var valid = reader.GetBoolean(2) ? "valid" : "INVALID";
+            output.WriteLine($"  {reader.GetString(1)}.{reader.GetString(0),-32} {valid,-8} {reader.GetInt64(3) / 1024.0,10:F0} kB {reader.GetInt64(4),12} scans");
+        }
+    }
+
+    // The lock is a session lock: it is released here explicitly, since a pooled connection
+    // goes back to the pool still holding it.
+    private async Task WithMigrationLockAsync(Func<NpgsqlConnection, Task> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await ScalarAsync<bool>(connection, "TryLock", cancellationToken).ConfigureAwait(false))
+        {
+            logger.LogWarning("Another Migrator holds the migration lock; waiting for it to finish.");
+            await ScalarAsync<object>(connection, "WaitForLock", cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await ScalarAsync<string>(connection, "SetLockTimeout", cancellationToken,
+                $"{(int)options.Value.LockTimeout.TotalMilliseconds}ms").ConfigureAwait(false);
+            await using (var history = new NpgsqlCommand(Sql.Get("EnsureHistory"), connection))
+            {
+                await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await work(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await ScalarAsync<bool>(connection, "Unlock", CancellationToken.None).ConfigureAwait(false);
+                await ScalarAsync<string>(connection, "SetLockTimeout", CancellationToken.None, "0").ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunAsync(NpgsqlConnection connection, Migration migration, string sql, bool up, CancellationToken cancellationToken)
+    {
+        var direction = up ? "Applying" : "Rolling back";
+        logger.LogInformation("{Direction} migration {Version:D4} {Name}: {Purpose}", direction, migration.Version, migration.Name, migration.Purpose);
+        var started = Stopwatch.GetTimestamp();
+        if (migration.Transactional)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var command = new NpgsqlCommand(sql, connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await RecordAsync(connection, transaction, migration, up, started, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var statement in Migration.Statements(sql))
+            {
+                await ExecuteWithProgressAsync(connection, statement, cancellationToken).ConfigureAwait(false);
+            }
+
+            await RecordAsync(connection, null, migration, up, started, cancellationToken).ConfigureAwait(false);
+        }
+
+        logger.LogInformation("{Direction} migration {Version:D4} done in {Elapsed:F0} ms.", direction, migration.Version, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Migration migration, bool up, long started, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(up ? Sql.Get("InsertApplied") : Sql.Get("DeleteApplied"), connection, transaction);
+        command.Parameters.Add(new() { Value = migration.Version });
+        if (up)
+        {
+            command.Parameters.Add(new() { Value = migration.Name });
+            command.Parameters.Add(new() { Value = migration.Checksum });
+            command.Parameters.Add(new() { Value = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // An index build on a big table takes minutes: report its phase and percent from
+    // pg_stat_progress_create_index, read on a second connection while the build runs.
+    private async Task ExecuteWithProgressAsync(NpgsqlConnection connection, string statement, CancellationToken cancellationToken)
+    {
+        var indexBuild = IndexBuild().Match(statement);
+        using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var progress = indexBuild.Success
+            ? ReportIndexProgressAsync(connection.ProcessID, indexBuild.Groups[1].Success ? indexBuild.Groups[1].Value : indexBuild.Groups[2].Value, stopProgress.Token)
+            : Task.CompletedTask;
+        try
+        {
+            await using var command = new NpgsqlCommand(statement, connection) { CommandTimeout = 0 };
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stopProgress.CancelAsync().ConfigureAwait(false);
+            await progress.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReportIndexProgressAsync(int buildPid, string index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var monitor = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            using var timer = new PeriodicTimer(options.Value.ProgressInterval);
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await using var command = new NpgsqlCommand(Sql.Get("IndexBuildProgress"), monitor);
+                command.Parameters.Add(new() { Value = buildPid });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var (done, total) = reader.GetInt64(2) > 0 ? (reader.GetInt64(1), reader.GetInt64(2)) : (reader.GetInt64(3), reader.GetInt64(4));
+                    var percent = total > 0 ? 100.0 * done / total : 0;
+                    logger.LogInformation("Index {Index}: {Phase}, {Percent:F0}% ({Done} of {Total}).", index, reader.GetString(0), percent, done, total);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The build finished.
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogWarning(e, "Could not read the progress of index {Index}; the build goes on.", index);
+        }
+    }
+
+    private async Task EnsureAppRoleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var role = options.Value.AppRole;
+        if (!RoleName().IsMatch(role))
+        {
+            throw new MigrationException($"Migrator:AppRole '{role}' is not a plain lower-case role name ([a-z_][a-z0-9_]*).");
+        }
+
+        var exists = await ScalarAsync<bool>(connection, "RoleExists", cancellationToken, role).ConfigureAwait(false);
+        var password = options.Value.AppRolePassword;
+        if (string.IsNullOrEmpty(password))
+        {
+            if (!exists)
+            {
+                throw new MigrationException($"Role {role} does not exist and Migrator:AppRolePassword is not set, so it cannot be created.");
+            }
+        }
+        else
+        {
+            // The statement holds the password: it is run, never logged.
+            var create = await ScalarAsync<string>(connection, exists ? "AlterRolePasswordStatement" : "CreateRoleStatement", cancellationToken, role, password).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(create, connection);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            logger.LogInformation(exists ? "Role {Role} exists; its password was set from configuration." : "Created login role {Role}.", role);
+        }
+
+        var grant = await ScalarAsync<string>(connection, "GrantConnectStatement", cancellationToken, role).ConfigureAwait(false);
+        await using var grantCommand = new NpgsqlCommand(grant, connection);
+        await grantCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A concurrent build that failed leaves an invalid index that is maintained on every write
+    // but never used. One a pending migration creates is dropped so the migration builds it
+    // again; any other is rebuilt in place.
+    private async Task RepairInvalidIndexesAsync(NpgsqlConnection connection, IReadOnlyList<string> invalid, List<Migration> pending, CancellationToken cancellationToken)
+    {
+        foreach (var index in invalid)
+        {
+            var rebuiltByMigration = pending.Any(m => m.Up.Contains(index, StringComparison.Ordinal));
+            logger.LogWarning(rebuiltByMigration
+                ? "Index jobs.{Index} is invalid (an interrupted concurrent build); dropping it so its migration builds it again."
+                : "Index jobs.{Index} is invalid; rebuilding it concurrently.", index);
+            var repair = await ScalarAsync<string>(connection, rebuiltByMigration ? "DropIndexStatement" : "ReindexStatement", cancellationToken, index).ConfigureAwait(false);
+            await ExecuteWithProgressAsync(connection, repair, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void PrintPlan(List<Migration> pending, IReadOnlyList<string> invalid)
+    {
+        output.WriteLine("Dry run: nothing is changed.");
+        foreach (var index in invalid)
+        {
+            var byMigration = pending.Any(m => m.Up.Contains(index, StringComparison.Ordinal));
+            output.WriteLine(byMigration ? $"Would drop invalid index jobs.{index} for its migration to rebuild." : $"Would rebuild invalid index jobs.{index} concurrently.");
+        }
+
+        if (pending.Count == 0)
+        {
+            output.WriteLine("No pending migrations.");
+        }
+
+        foreach (var migration in pending)
+        {
+            output.WriteLine($"Would apply {migration.Version:D4} {migration.Name} ({(migration.Transactional ? "in one transaction" : "statement by statement, no transaction")}): {migration.Purpose}");
+            output.WriteLine(migration.Up);
+        }
+    }
+
+    private void ThrowIfChanged(Dictionary<int, AppliedMigration> applied)
+    {
+        var changed = migrations.Where(m => applied.TryGetValue(m.Version, out var row) && row.Checksum != m.Checksum).ToList();
+        if (changed.Count > 0)
+        {
+            throw new MigrationException(
+                $"Applied migration(s) changed since they ran: {string.Join(", ", changed.Select(m => $"{m.Version:D4} {m.Name}"))}. " +
+                "Restore the original file(s) and put the change in a new migration.");
+        }
+    }
+
+    private static async Task<Dictionary<int, AppliedMigration>> ReadAppliedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var applied = new Dictionary<int, AppliedMigration>();
+        if (!await ScalarAsync<bool>(connection, "HistoryExists", cancellationToken).ConfigureAwait(false))
+        {
+            return applied;
+        }
+
+        await using var command = new NpgsqlCommand(Sql.Get("SelectApplied"), connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            applied[reader.GetInt32(0)] = new AppliedMigration(reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
+        }
+
+        return applied;
+    }
+
+    private static async Task<IReadOnlyList<string>> ReadInvalidIndexesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(Sql.Get("SelectInvalidIndexes"), connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var names = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string query, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(Sql.Get(query), connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new() { Value = parameter });
+        }
+
+        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return result is T typed ? typed : (T)Convert.ChangeType(result!, typeof(T), CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)|REINDEX\s+INDEX\s+CONCURRENTLY\s+jobs\.""?(\w+)", RegexOptions.IgnoreCase)]
+    private static partial Regex IndexBuild();
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]*$")]
+    private static partial Regex RoleName();
+
+    private sealed record AppliedMigration(string Name, string Checksum, DateTimeOffset AppliedAt);
+}
+
+/// <summary>A migration cannot run; the message says what failed and what to do.</summary>
+public sealed class MigrationException(string message) : Exception(message);

@@ -1,0 +1,44 @@
+using JobEngine;
+using Worker.Handlers;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>The Worker's services: the engine, its worker runtime, the built-in handlers and the database health check.</summary>
+public static class WorkerServices
+{
+    /// <summary>Registers everything the Worker runs, from <c>ConnectionStrings:jobsdb</c>, <c>Jobs:Worker</c> and <c>Webhooks</c>.</summary>
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var connectionString = builder.Configuration.GetConnectionString("jobsdb")
+            ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
+        builder.Services.AddJobEngine(NamedConnection(connectionString, "worker"));
+        builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
+        builder.Services.AddHealthChecks().AddCheck<NpgsqlDataSourceHealthCheck>("postgresql");
+
+        var drain = builder.Configuration.GetValue("Jobs:Worker:DrainTimeout", TimeSpan.FromSeconds(20));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = drain + TimeSpan.FromSeconds(15));
+
+        builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection("Webhooks"));
+        // A delivery is retried by the job, never inside it: a hidden retry of a POST is a duplicate.
+        // RemoveAllResilienceHandlers is experimental, but the only way to undo ConfigureHttpClientDefaults for one client.
+#pragma warning disable EXTEXP0001
+        builder.Services.AddHttpClient(WebhookHandler.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(services => WebhookHandler.CreateGuardedHandler(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WebhookOptions>>()))
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        builder.Services.AddJobHandler<WebhookHandler, WebhookArgs>("webhook");
+
+        if (builder.Configuration.GetValue("Jobs:DiagnosticKinds", false))
+        {
+            builder.Services.AddJobHandler<NoopHandler, NoArgs>("noop");
+            builder.Services.AddJobHandler<SleepHandler, SleepArgs>("sleep");
+            builder.Services.AddJobHandler<FailHandler, FailArgs>("fail");
+        }
+
+        return builder;
+    }
+
+    private static string NamedConnection(string connectionString, string applicationName) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString;
+}

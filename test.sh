@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up and runs every test on a fresh machine: PostgreSQL and Redis from Debian packages on
+# loopback (scripts/stack.sh), the format check, a Release build of everything but the AppHost
+# (Aspire.ci.slnf: the Aspire packages are not served here), then every test project against
+# the real servers. Ends with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+SUMMARY="$ROOT/.stack/test-summary"
+mkdir -p .stack && echo "0 passed, 1 failed" > "$SUMMARY"
+
+step() { echo "==> $*"; }
+
+step "infrastructure (PostgreSQL, Redis)"
+scripts/stack.sh up
+set -a; . .stack/env; set +a
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+step "restore"
+dotnet restore Aspire.ci.slnf --verbosity quiet
+
+step "format check (dotnet format --verify-no-changes)"
+dotnet format Aspire.ci.slnf --no-restore --verify-no-changes --verbosity quiet
+
+step "build (Release)"
+dotnet build Aspire.ci.slnf -c Release --no-restore --verbosity quiet -nologo
+
+step "tests"
+rm -rf "$ROOT/.stack/test-results"
+status=0
+dotnet test Aspire.ci.slnf -c Release --no-build --verbosity quiet \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$ROOT/.stack/test-results" || status=$?
+
+passed=0; failed=0
+for trx in "$ROOT"/.stack/test-results/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(echo "$counters" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
+  f=$(echo "$counters" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+  passed=$((passed + p)); failed=$((failed + f))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed" | tee "$SUMMARY"
+exit "$status"

@@ -1,0 +1,129 @@
+using Migrator;
+using Npgsql;
+
+namespace JobEngine.Tests;
+
+public sealed class MigratorTests : IAsyncLifetime
+{
+    private readonly TestDatabase _db = new();
+
+    public Task InitializeAsync() => _db.InitializeAsync();
+
+    public Task DisposeAsync() => _db.DisposeAsync();
+
+    [Fact]
+    public async Task Status_lists_every_migration_applied_and_every_index_valid()
+    {
+        var (code, output) = await _db.MigrateAsync("status");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"0001 create_job_tables\s+applied", output);
+        Assert.Matches(@"0002 index_jobs_for_admin_listing\s+applied", output);
+        Assert.Matches(@"job\.job_runnable_idx\s+valid", output);
+        Assert.DoesNotContain("INVALID", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_apply_changes_nothing_and_a_dry_run_prints_the_plan_without_applying()
+    {
+        Assert.Equal((0, ""), await _db.MigrateAsync("apply"));
+        Assert.Equal((0, ""), await _db.MigrateAsync("rollback", "1"));
+
+        var (code, plan) = await _db.MigrateAsync("apply", "--dry-run");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Would apply 0002 index_jobs_for_admin_listing", plan, StringComparison.Ordinal);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_state_id_idx'"));
+        Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_state_id_idx'"));
+    }
+
+    [Fact]
+    public async Task Rollback_to_zero_removes_the_schema_and_apply_brings_it_back()
+    {
+        Assert.Equal(0, (await _db.MigrateAsync("rollback", "0")).ExitCode);
+        Assert.False(await _db.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'jobs')"));
+
+        Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
+        Assert.True(await _db.ScalarAsync<bool>("SELECT to_regclass('jobs.job') IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task A_changed_applied_migration_is_refused_with_a_message()
+    {
+        await _db.ExecuteAsync("UPDATE jobs_migrations.applied_migration SET checksum = 'edited' WHERE version = 1");
+
+        var (code, output) = await _db.MigrateAsync("apply");
+
+        Assert.Equal(1, code);
+        Assert.Contains("changed since they ran: 0001 create_job_tables", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_interrupted_concurrent_index_build_leaves_an_invalid_index_that_the_next_run_rebuilds()
+    {
+        Assert.Equal(0, (await _db.MigrateAsync("rollback", "1")).ExitCode);
+
+        // An open writing transaction makes CREATE INDEX CONCURRENTLY wait after it has created
+        // the (still invalid) index; the Migrator's lock_timeout then interrupts the build.
+        await using (var writer = await _db.Owner.OpenConnectionAsync())
+        await using (var transaction = await writer.BeginTransactionAsync())
+        {
+            await using (var insert = new NpgsqlCommand("INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at) VALUES ('available', 'x', 'x', '{}', 5, 1, now())", writer, transaction))
+            {
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            var (failedCode, failedOutput) = await _db.MigrateAsync(new MigratorOptions { AppRolePassword = TestDatabase.AppRolePassword, LockTimeout = TimeSpan.FromMilliseconds(300) }, "apply");
+            Assert.Equal(1, failedCode);
+            Assert.Contains("lock timeout", failedOutput, StringComparison.OrdinalIgnoreCase);
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Contains("INVALID", (await _db.MigrateAsync("status")).Output, StringComparison.Ordinal);
+        Assert.Contains("Would drop invalid index jobs.job_state_id_idx", (await _db.MigrateAsync("plan")).Output, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
+
+        Assert.Equal(0L, await _db.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'jobs' AND NOT i.indisvalid"));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_state_id_idx'"));
+    }
+
+    [Fact]
+    public async Task A_bad_command_line_prints_usage_and_exits_2()
+    {
+        var (code, output) = await _db.MigrateAsync("rollback", "two");
+        Assert.Equal(2, code);
+        Assert.Contains(MigratorCommand.Usage, output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("CREATE TABLE jobs.evil (id int)")]
+    [InlineData("DROP TABLE jobs.job")]
+    [InlineData("ALTER TABLE jobs.job ADD COLUMN evil int")]
+    [InlineData("CREATE INDEX evil_idx ON jobs.job (kind)")]
+    [InlineData("TRUNCATE jobs.job")]
+    [InlineData("CREATE TABLE public.evil (id int)")]
+    [InlineData("SELECT * FROM jobs_migrations.applied_migration")]
+    [InlineData("CREATE ROLE evil")]
+    public async Task The_services_role_is_refused_ddl_grants_and_the_migration_history(string sql)
+    {
+        await using var command = _db.App.CreateCommand(sql);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+    }
+
+    [Fact]
+    public async Task The_services_role_cannot_grant_what_it_has()
+    {
+        await using (var command = _db.App.CreateCommand("GRANT SELECT ON jobs.job TO PUBLIC"))
+        {
+            // PostgreSQL only warns ("no privileges were granted"); what counts is that nothing changed.
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Assert.False(await _db.ScalarAsync<bool>("SELECT has_table_privilege('public', 'jobs.job', 'SELECT')"));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' AND table_schema = 'jobs'"));
+    }
+}
