@@ -15,6 +15,7 @@ public static class JobEngineServiceCollectionExtensions
         services.AddNpgsqlDataSource(connectionString);
         services.TryAddSingleton(new JobEngineConnection(connectionString));
         services.TryAddSingleton<JobClient>();
+        services.TryAddSingleton<Scheduling.ScheduleClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }
@@ -30,6 +31,7 @@ public static class JobEngineServiceCollectionExtensions
         services.TryAddSingleton<LeaseKeeper>();
         services.TryAddSingleton<JobRescuer>();
         services.TryAddSingleton<JobPruner>();
+        services.TryAddSingleton<JobScheduler>();
         services.AddHostedService<JobWorkerService>();
         return services;
     }

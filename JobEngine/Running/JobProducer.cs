@@ -16,6 +16,7 @@ namespace JobEngine.Running;
 internal sealed class JobProducer(
     string queue,
     int concurrency,
+    bool limited,
     NpgsqlDataSource dataSource,
     JobWorkerOptions options,
     JobHandlerRegistry handlers,
@@ -30,6 +31,9 @@ internal sealed class JobProducer(
     private int _running;
 
     public string Queue => queue;
+
+    // A capped queue frees slots in other workers without telling anyone: look again soon.
+    private static readonly TimeSpan LimitedPollInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Called by the notifier and on any hint that jobs may be waiting.</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -81,12 +85,28 @@ internal sealed class JobProducer(
 
     private async Task<int> ClaimAsync(int wanted, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(JobSql.ClaimJobs);
-        command.Parameters.Add(new() { Value = queue });
-        command.Parameters.Add(new() { Value = wanted });
-        command.Parameters.Add(new() { Value = options.WorkerId });
-        command.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        if (limited)
+        {
+            // Two statements in one implicit transaction: the lock, then the claim with a fresh snapshot.
+            var lockLimit = new NpgsqlBatchCommand(JobSql.LockQueueLimit);
+            lockLimit.Parameters.Add(new() { Value = queue });
+            batch.BatchCommands.Add(lockLimit);
+        }
+
+        var claim = new NpgsqlBatchCommand(limited ? JobSql.ClaimJobsWithinLimits : JobSql.ClaimJobs);
+        claim.Parameters.Add(new() { Value = queue });
+        claim.Parameters.Add(new() { Value = wanted });
+        claim.Parameters.Add(new() { Value = options.WorkerId });
+        claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
+        batch.BatchCommands.Add(claim);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (limited)
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var count = 0;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -185,7 +205,7 @@ internal sealed class JobProducer(
 
     private async Task WaitForWorkAsync(CancellationToken cancellationToken)
     {
-        var sleep = options.PollInterval;
+        var sleep = limited && LimitedPollInterval < options.PollInterval ? LimitedPollInterval : options.PollInterval;
         var untilDue = await MillisecondsUntilNextScheduledJobAsync(cancellationToken).ConfigureAwait(false);
         if (untilDue is { } ms && ms < sleep.TotalMilliseconds)
         {

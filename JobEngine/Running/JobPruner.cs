@@ -57,6 +57,13 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
             logger.LogInformation("Pruned {Count} finalized jobs older than {Retention}.", total, options.Value.RetentionPeriod);
         }
 
+        // Bookkeeping of limits and schedules: rate-limit starts past their window, schedule runs past a week.
+        foreach (var sql in (string[])[ScheduleSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns])
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return total;
     }
 }

@@ -12,6 +12,12 @@ public sealed class JobWorkerOptions
     /// <summary>Queues to run, each with its concurrency limit in this process (the Worker's appsettings name <c>default</c>).</summary>
     public Dictionary<string, int> Queues { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Global limits per queue, written to the database at start so every worker enforces them.</summary>
+    public Dictionary<string, QueueLimit> Limits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Recurring jobs by name, declared here or in code; every worker runs the scheduler, one enqueue per instant.</summary>
+    public Dictionary<string, Scheduling.ScheduleOptions> Schedules { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Most jobs one claim query takes.</summary>
     public int ClaimBatchSize { get; set; } = 500;
 
@@ -67,6 +73,33 @@ public sealed class JobWorkerOptions
         if (LeaseDuration < TimeSpan.FromSeconds(1))
         {
             yield return "Jobs:Worker:LeaseDuration must be at least one second";
+        }
+
+        foreach (var (queue, limit) in Limits)
+        {
+            if (limit.MaxRunning is < 1 || limit.RateLimit is < 1 || (limit.RateLimit is null) != (limit.RatePeriod is null) || limit.RatePeriod <= TimeSpan.Zero)
+            {
+                yield return $"Jobs:Worker:Limits:{queue} needs MaxRunning >= 1 and/or RateLimit >= 1 together with a positive RatePeriod";
+            }
+        }
+
+        foreach (var (name, schedule) in Schedules)
+        {
+            string? problem = null;
+            try
+            {
+                schedule.ParseCron();
+                schedule.FindTimeZone();
+            }
+            catch (Exception e) when (e is Cronos.CronFormatException or TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+            {
+                problem = e.Message;
+            }
+
+            if (problem is not null || string.IsNullOrWhiteSpace(schedule.Kind))
+            {
+                yield return $"Jobs:Worker:Schedules:{name} is invalid: {problem ?? "Kind is required"}";
+            }
         }
 
         if (ClaimBatchSize < 1 || CompleteBatchSize < 1 || PruneBatchSize < 1)

@@ -23,6 +23,7 @@ public sealed class JobWorkerService(
     LeaseKeeper leaseKeeper,
     JobRescuer rescuer,
     JobPruner pruner,
+    JobScheduler scheduler,
     IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory) : BackgroundService
 {
@@ -39,8 +40,9 @@ public sealed class JobWorkerService(
         }
 
         await RegisterKindsAsync(stoppingToken).ConfigureAwait(false);
+        var limited = await WriteQueueLimitsAsync(stoppingToken).ConfigureAwait(false);
         var producers = settings.Queues.Select(q => new JobProducer(
-            q.Key, q.Value, dataSource, settings, handlers, runningJobs, completer, scopes,
+            q.Key, q.Value, limited.Contains(q.Key), dataSource, settings, handlers, runningJobs, completer, scopes,
             loggerFactory.CreateLogger($"{typeof(JobProducer).FullName}[{q.Key}]"))).ToList();
         foreach (var producer in producers)
         {
@@ -57,7 +59,8 @@ public sealed class JobWorkerService(
             notifier.RunAsync(housekeepingStop.Token),
             leaseKeeper.RunAsync(housekeepingStop.Token),
             rescuer.RunAsync(housekeepingStop.Token),
-            pruner.RunAsync(housekeepingStop.Token));
+            pruner.RunAsync(housekeepingStop.Token),
+            scheduler.RunAsync(housekeepingStop.Token));
 
         await Task.WhenAll(producers.Select(p => p.RunAsync(stoppingToken))).ConfigureAwait(false);
 
@@ -97,6 +100,32 @@ public sealed class JobWorkerService(
         {
             return false;
         }
+    }
+
+    // This worker's configured limits become everyone's; then it learns which of its queues
+    // carry a limit from any worker, and claims those through the capped path.
+    private async Task<HashSet<string>> WriteQueueLimitsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (queue, limit) in options.Value.Limits)
+        {
+            await using var upsert = dataSource.CreateCommand(ScheduleSql.UpsertQueueLimit);
+            upsert.Parameters.Add(new() { Value = queue });
+            upsert.Parameters.Add(new() { Value = (object?)limit.MaxRunning ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+            upsert.Parameters.Add(new() { Value = (object?)limit.RateLimit ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+            upsert.Parameters.Add(new() { Value = (object?)limit.RatePeriod?.TotalMilliseconds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Double });
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var select = dataSource.CreateCommand(ScheduleSql.SelectLimitedQueues);
+        select.Parameters.Add(new() { Value = options.Value.Queues.Keys.ToArray() });
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var limited = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            limited.Add(reader.GetString(0));
+        }
+
+        return limited;
     }
 
     private async Task RegisterKindsAsync(CancellationToken cancellationToken)

@@ -54,6 +54,50 @@ WHERE j.id = next.id
 RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.trace_parent,
           extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000;
 
+-- name: LockQueueLimit
+-- First statement of a capped claim: serializes the claimers of one queue, so the next
+-- statement (which takes a fresh snapshot after the lock) sees every running job and start.
+SELECT 1 FROM jobs.queue_limit WHERE queue = $1 FOR UPDATE;
+
+-- name: ClaimJobsWithinLimits
+-- ClaimJobs for a queue with a global cap or rate limit (jobs.queue_limit): takes no more than
+-- the cap minus the queue's running jobs, and no more than the rate limit minus the starts in
+-- the sliding window; records each start of a rate-limited queue.
+WITH lim AS (
+    SELECT greatest(0, least(
+               $2::integer,
+               coalesce(l.max_running - (SELECT count(*) FROM jobs.job AS r WHERE r.state = 'running' AND r.queue = $1), $2::integer),
+               coalesce(l.rate_limit - (SELECT count(*) FROM jobs.queue_start AS s WHERE s.queue = $1 AND s.started_at > now() - l.rate_period), $2::integer)
+           )) AS n,
+           l.rate_limit IS NOT NULL AS rate_limited
+    FROM jobs.queue_limit AS l
+    WHERE l.queue = $1
+), next AS (
+    SELECT id
+    FROM jobs.job
+    WHERE state IN ('available', 'scheduled', 'retryable')
+      AND queue = $1
+      AND run_at <= now()
+    ORDER BY priority, run_at, id
+    LIMIT (SELECT coalesce(max(n), $2::integer) FROM lim)
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs.job AS j
+    SET state = 'running',
+        attempt = j.attempt + 1,
+        attempted_at = now(),
+        attempted_by = $3,
+        lease_expires_at = now() + $4 * interval '1 millisecond'
+    FROM next
+    WHERE j.id = next.id
+    RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.trace_parent,
+              extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
+), started AS (
+    INSERT INTO jobs.queue_start (queue, started_at)
+    SELECT $1, now() FROM claimed WHERE (SELECT rate_limited FROM lim)
+)
+SELECT * FROM claimed;
+
 -- name: MillisecondsUntilNextScheduledJob
 SELECT extract(epoch FROM min(run_at) - now()) * 1000
 FROM jobs.job
