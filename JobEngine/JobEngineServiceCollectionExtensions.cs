@@ -11,11 +11,13 @@ public static class JobEngineServiceCollectionExtensions
     /// <summary>The pooled data source and the <see cref="JobClient"/> for <paramref name="connectionString"/>.</summary>
     public static IServiceCollection AddJobEngine(this IServiceCollection services, string connectionString)
     {
+        services.AddOptions<Health.DatabaseHealthOptions>();
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         services.AddNpgsqlDataSource(connectionString);
         services.TryAddSingleton(new JobEngineConnection(connectionString));
         services.TryAddSingleton<JobClient>();
         services.TryAddSingleton<Scheduling.ScheduleClient>();
+        services.TryAddSingleton<Health.DatabaseHealthClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -1,4 +1,5 @@
 using JobEngine;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Worker.Handlers;
 
 namespace Microsoft.Extensions.Hosting;
@@ -14,7 +15,10 @@ public static class WorkerServices
             ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
         builder.Services.AddJobEngine(NamedConnection(connectionString, "worker"));
         builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
-        builder.Services.AddHealthChecks().AddCheck<NpgsqlDataSourceHealthCheck>("postgresql");
+        builder.Services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
+        builder.Services.AddHealthChecks()
+            .AddCheck<NpgsqlDataSourceHealthCheck>("postgresql")
+            .AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", HealthStatus.Degraded);
 
         var drain = builder.Configuration.GetValue("Jobs:Worker:DrainTimeout", TimeSpan.FromSeconds(20));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = drain + TimeSpan.FromSeconds(15));
