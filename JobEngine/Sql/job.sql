@@ -108,23 +108,18 @@ WHERE state IN ('scheduled', 'retryable')
 -- Writes the outcome of many runs at once. A run whose attempt no longer matches (its lease
 -- expired and the job was rescued) changes nothing. A retry of a job whose cancellation was
 -- requested becomes 'cancelled'.
-WITH outcome AS (
-    SELECT f.id, f.attempt, f.retry_delay_ms, f.error,
-           CASE WHEN f.state = 'retryable' AND j.cancel_requested THEN 'cancelled'::jobs.job_state
-                ELSE f.state::jobs.job_state END AS state
-    FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[])
-         AS f (id, attempt, state, retry_delay_ms, error)
-    JOIN jobs.job AS j ON j.id = f.id
-)
 UPDATE jobs.job AS j
-SET state = o.state,
-    run_at = CASE WHEN o.state = 'retryable' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE j.run_at END,
-    finalized_at = CASE WHEN o.state IN ('completed', 'discarded', 'cancelled') THEN now() END,
-    errors = CASE WHEN o.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(o.error) END,
+SET state = CASE WHEN f.state = 'retryable' AND j.cancel_requested THEN 'cancelled'::jobs.job_state
+                 ELSE f.state::jobs.job_state END,
+    run_at = CASE WHEN f.state = 'retryable' AND NOT j.cancel_requested
+                  THEN now() + f.retry_delay_ms * interval '1 millisecond' ELSE j.run_at END,
+    finalized_at = CASE WHEN f.state <> 'retryable' OR j.cancel_requested THEN now() END,
+    errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error) END,
     lease_expires_at = NULL
-FROM outcome AS o
-WHERE j.id = o.id
-  AND j.attempt = o.attempt
+FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[])
+     AS f (id, attempt, state, retry_delay_ms, error)
+WHERE j.id = f.id
+  AND j.attempt = f.attempt
   AND j.state = 'running';
 
 -- name: ReleaseJobs

@@ -17,7 +17,7 @@ public sealed class DatabaseHealthTests : IClassFixture<TestDatabase>
         var client = new JobClient(_db.App);
         await client.EnqueueManyAsync([.. Enumerable.Range(0, 50).Select(_ => new NewJob("noop") { Queue = "health" })]);
 
-        var report = await new DatabaseHealthClient(_db.App, Options.Create(new DatabaseHealthOptions())).ReadAsync();
+        var report = await new DatabaseHealthClient(_db.App, Options.Create(new DatabaseHealthOptions())).ReadAsync(topStatements: 100);
 
         Assert.Contains(report.TopStatements, s => s.Query.Contains("INSERT INTO jobs.job", StringComparison.Ordinal) && s.Calls >= 1);
         Assert.Contains(report.Indexes, i => i.Index == "job_runnable_idx" && i.Valid);

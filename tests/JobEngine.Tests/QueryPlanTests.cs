@@ -20,7 +20,7 @@ public sealed class QueryPlanTests : IClassFixture<QueryPlanTests.LoadedDatabase
         { nameof(JobSql.ClaimJobs), "job_runnable_idx" },
         { nameof(JobSql.ClaimJobsWithinLimits), "job_runnable_idx" },
         { nameof(JobSql.MillisecondsUntilNextScheduledJob), "job_scheduled_run_at_idx" },
-        { nameof(JobSql.FinishJobs), "job_pkey" },
+        { nameof(JobSql.FinishJobs), "job_running_idx" },
         { nameof(JobSql.ReleaseJobs), "job_running_idx" },
         { nameof(JobSql.ExtendLeases), "job_running_idx" },
         { nameof(JobSql.RescueExpiredJobs), "job_running_idx" },
