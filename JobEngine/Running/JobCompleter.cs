@@ -11,8 +11,9 @@ namespace JobEngine.Running;
 /// Why it exists: writing each outcome on its own would cost a round trip and a commit per job,
 /// the bottleneck of any queue. Runs hand their outcomes here; one loop writes whatever has piled
 /// up since the last write in one statement. Idle, a single outcome is written at once; busy, the
-/// batches grow by themselves. A failed write is retried, never dropped: until it lands, the job's
-/// lease keeps being renewed, and if the process dies the lease runs out and the job is rescued.
+/// batches grow by themselves. A job's slot in its producer frees only when its outcome is written,
+/// so a slow database slows claiming instead of piling up outcomes. A failed write is retried,
+/// never dropped; if the process dies meanwhile, the lease runs out and the job is rescued.
 /// </summary>
 public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runningJobs, IOptions<JobWorkerOptions> options, ILogger<JobCompleter> logger)
 {
@@ -38,6 +39,7 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             foreach (var outcome in batch)
             {
                 runningJobs.Remove(outcome.Id, outcome.Attempt);
+                outcome.Written?.Invoke();
             }
 
             batch.Clear();

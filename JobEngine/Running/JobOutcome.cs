@@ -11,6 +11,9 @@ namespace JobEngine.Running;
 internal sealed record JobOutcome(long Id, int Attempt, string? State, TimeSpan RetryDelay, string? ErrorJson)
 {
     public const string ReleasedState = "released";
+
+    /// <summary>Called once the outcome is in the database: frees the run's slot in its producer.</summary>
+    public Action? Written { get; init; }
     private const int MaxMessageLength = 2000;
     private const int MaxStackLength = 4000;
 

@@ -66,7 +66,7 @@ internal sealed class JobProducer(
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 logger.LogWarning(e, "Claiming from queue {Queue} failed; trying again after {PollInterval}.", queue, options.PollInterval);
-                await Task.Delay(options.PollInterval, stopClaiming).ConfigureAwait(false);
+                await Task.Delay(options.PollInterval, stopClaiming).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }
@@ -101,24 +101,28 @@ internal sealed class JobProducer(
         claim.Parameters.Add(new() { Value = options.WorkerId });
         claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
         batch.BatchCommands.Add(claim);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (limited)
+        var claimed = new List<ClaimedJob>(wanted);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (limited)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                claimed.Add(new ClaimedJob(
+                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.GetInt16(4), reader.GetInt16(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.IsDBNull(7) ? 0 : Convert.ToDouble(reader.GetValue(7), System.Globalization.CultureInfo.InvariantCulture)));
+            }
         }
 
-        var count = 0;
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var claimed = new ClaimedJob(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetInt16(4), reader.GetInt16(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.IsDBNull(7) ? 0 : Convert.ToDouble(reader.GetValue(7), System.Globalization.CultureInfo.InvariantCulture));
-            Start(claimed);
-            count++;
-        }
-
-        return count;
+        // Only now has the claim committed. A run started while rows were still streaming could
+        // finish first, and its outcome write would not see the claim: it would match no row, and
+        // the job would sit in 'running' until its lease expired and it ran a second time.
+        claimed.ForEach(Start);
+        return claimed.Count;
     }
 
     private void Start(ClaimedJob claimed)
@@ -197,8 +201,13 @@ internal sealed class JobProducer(
 
         tags.Add("job.outcome", outcome.State ?? "abandoned");
         JobTelemetry.ExecutionDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
-        completer.Submit(outcome);
+        job.HandlerDone = true;
+        completer.Submit(outcome with { Written = FreeSlot });
         job.Dispose();
+    }
+
+    private void FreeSlot()
+    {
         Interlocked.Decrement(ref _running);
         _slotFreed.Writer.TryWrite(true);
     }

@@ -41,7 +41,9 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
     /// <summary>Renews every held lease once.</summary>
     public async Task RenewAsync(CancellationToken cancellationToken)
     {
-        var held = runningJobs.Snapshot().OrderBy(j => j.Id).ToList();
+        // A finished handler's row is the completer's to write: renewing it too would only make the
+        // two statements lock the same rows (and deadlock); its outcome lands within milliseconds.
+        var held = runningJobs.Snapshot().Where(j => !j.HandlerDone).OrderBy(j => j.Id).ToList();
         if (held.Count == 0)
         {
             return;

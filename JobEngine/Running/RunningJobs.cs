@@ -47,6 +47,7 @@ public sealed class RunningJob(long id, int attempt, string queue, string kind) 
 {
     private readonly CancellationTokenSource _stop = new();
     private int _reason;
+    private bool _handlerDone;
 
     /// <summary>The job's id.</summary>
     public long Id { get; } = id;
@@ -60,6 +61,13 @@ public sealed class RunningJob(long id, int attempt, string queue, string kind) 
     public CancellationToken Token => _stop.Token;
     /// <summary>Why it was stopped, if it was.</summary>
     public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
+
+    /// <summary>True once the handler returned: only its outcome is left to write, so its lease is not renewed.</summary>
+    public bool HandlerDone
+    {
+        get => Volatile.Read(ref _handlerDone);
+        internal set => Volatile.Write(ref _handlerDone, value);
+    }
 
     /// <summary>Stops the handler; the first reason given wins.</summary>
     public void Stop(StopReason reason)
