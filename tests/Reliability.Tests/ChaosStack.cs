@@ -6,9 +6,9 @@ namespace Reliability.Tests;
 /// <summary>
 /// Why it exists: the chaos run restarts PostgreSQL, which would break every other test running
 /// against the shared test server at the same moment. So the run gets its own PostgreSQL and Redis,
-/// brought up by the same scripts/stack.sh on ports next to the test stack's (PG_PORT + 1000 and
-/// REDIS_PORT + 1000, or CHAOS_PG_PORT / CHAOS_REDIS_PORT), data in .stack/chaos-PORT, and stopped
-/// at the end.
+/// brought up by the same scripts/stack.sh on ports derived from the test stack's (PostgreSQL on
+/// PG_PORT + 1000, Redis on that + 10000; or CHAOS_PG_PORT / CHAOS_REDIS_PORT), data in
+/// .stack/chaos-PORT, and stopped at the end.
 /// </summary>
 public sealed class ChaosStack : IAsyncDisposable
 {
@@ -45,8 +45,9 @@ public sealed class ChaosStack : IAsyncDisposable
 
     public static async Task<ChaosStack> StartAsync()
     {
-        var pgPort = Environment.GetEnvironmentVariable("CHAOS_PG_PORT") ?? (int.Parse(TestDatabase.Env("PG_PORT"), System.Globalization.CultureInfo.InvariantCulture) + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var redisPort = Environment.GetEnvironmentVariable("CHAOS_REDIS_PORT") ?? (int.Parse(TestDatabase.Env("REDIS_PORT"), System.Globalization.CultureInfo.InvariantCulture) + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var testPort = Environment.GetEnvironmentVariable("PG_PORT") ?? Environment.GetEnvironmentVariable("PGPORT") ?? "54329";
+        var pgPort = Environment.GetEnvironmentVariable("CHAOS_PG_PORT") ?? Port(testPort, 1000);
+        var redisPort = Environment.GetEnvironmentVariable("CHAOS_REDIS_PORT") ?? Port(pgPort, 10000);
         var stackDir = Path.Combine(WorkerProcess.RepositoryRoot(), ".stack", "chaos-" + pgPort);
         var scriptEnvironment = new Dictionary<string, string> { ["STACK_DIR"] = stackDir, ["PG_PORT"] = pgPort, ["REDIS_PORT"] = redisPort };
         await StackScriptAsync("up", scriptEnvironment);
@@ -71,6 +72,9 @@ public sealed class ChaosStack : IAsyncDisposable
         var code = await WorkerProcess.RunMigratorAsync(owner, AppRolePassword, migratorLog, "apply");
         return code == 0 ? (owner, app) : throw new InvalidOperationException($"The Migrator exited with {code}; see its log.");
     }
+
+    private static string Port(string port, int offset) =>
+        (int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) + offset).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>pg_ctl restart -m fast: every session is terminated, the server comes back on the same port.</summary>
     public Task RestartPostgresAsync() => RunAsync("runuser", [

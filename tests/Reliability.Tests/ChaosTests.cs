@@ -5,8 +5,9 @@ namespace Reliability.Tests;
 [Collection(ChaosStackCollection.Name)]
 public sealed class ChaosTests(ITestOutputHelper output)
 {
-    // The short run (~20,000 jobs, about two minutes). bench/chaos/run.sh runs this same test long
-    // (CHAOS_JOBS, CHAOS_SECONDS) and keeps the figures (CHAOS_RESULTS).
+    // The short run (20,000 jobs, about two minutes). bench/chaos/run.sh runs this same test long
+    // (CHAOS_JOBS, CHAOS_SECONDS) and keeps the figures (CHAOS_RESULTS); every run also leaves them
+    // next to its logs in .stack/chaos-logs/TIME/report.md.
     [Fact]
     public async Task Under_sigkills_a_postgres_restart_and_a_dropped_listen_every_job_completes_once_in_effect()
     {
@@ -19,7 +20,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         }
 
         output.WriteLine(report.ToMarkdown());
-        if (Environment.GetEnvironmentVariable("CHAOS_RESULTS") is { Length: > 0 } results)
+        foreach (var results in new[] { Path.Combine(logs, "report"), Environment.GetEnvironmentVariable("CHAOS_RESULTS") }.OfType<string>().Where(p => p.Length > 0))
         {
             await File.WriteAllTextAsync(results + ".json", report.ToJson());
             await File.WriteAllTextAsync(results + ".md", report.ToMarkdown());

@@ -14,8 +14,8 @@ public sealed class StatementTimeoutHandler(TestDatabase db) : IJobHandler<Faili
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(db.AppConnectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        var sleep = job.Attempt < args.UntilAttempt ? 30 : 0;
-        await using var command = new NpgsqlCommand($"SET statement_timeout = '200ms'; SELECT pg_sleep({sleep})", connection);
+        var sql = job.Attempt < args.UntilAttempt ? "SET statement_timeout = '200ms'; SELECT pg_sleep(30)" : "SELECT 1";
+        await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
