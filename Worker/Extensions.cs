@@ -38,6 +38,7 @@ public static class WorkerServices
             builder.Services.AddJobHandler<NoopHandler, NoArgs>("noop");
             builder.Services.AddJobHandler<SleepHandler, SleepArgs>("sleep");
             builder.Services.AddJobHandler<FailHandler, FailArgs>("fail");
+            builder.Services.AddJobHandler<RecordHandler, RecordArgs>("record");
         }
 
         return builder;

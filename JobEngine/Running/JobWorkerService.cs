@@ -128,11 +128,27 @@ public sealed class JobWorkerService(
         return limited;
     }
 
+    // A worker may start while PostgreSQL restarts or fails over: it waits for the database like
+    // every other loop does, instead of exiting and leaving that to whoever restarts processes.
     private async Task RegisterKindsAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
-        command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
-        command.Parameters.Add(new() { Value = options.Value.WorkerId });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
+                command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
+                command.Parameters.Add(new() { Value = options.Value.WorkerId });
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                _logger.LogWarning(e, "Registering the kinds of worker {WorkerId} failed; nothing is claimed until it lands, retrying in {Delay}.", options.Value.WorkerId, delay);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+            }
+        }
     }
 }

@@ -1,4 +1,7 @@
 using JobEngine.Running;
+using JobEngine.Sql;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Worker.Handlers;
 
@@ -39,4 +42,33 @@ public sealed class FailHandler : IJobHandler<FailArgs>
         job.Attempt < args.UntilAttempt
             ? throw new InvalidOperationException($"fail: attempt {job.Attempt} of a job that succeeds on attempt {args.UntilAttempt}")
             : Task.CompletedTask;
+}
+
+/// <summary>Arguments of <c>record</c>.</summary>
+/// <param name="Ms">Milliseconds of work after the effect is written: the window in which a kill leaves the job in flight.</param>
+public sealed record RecordArgs(int Ms);
+
+/// <summary>
+/// Writes one row per execution (job, attempt, worker, process) and the job's effect keyed on its
+/// id, then works for <c>ms</c>: what a chaos run counts to find lost jobs, duplicate executions and
+/// duplicate effects. Needs the <c>diagnostics</c> tables the harness creates (see diagnostics.sql).
+/// </summary>
+public sealed class RecordHandler(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time) : IJobHandler<RecordArgs>
+{
+    private static readonly string RecordExecution = SqlFile.Load(typeof(RecordHandler).Assembly, "diagnostics.sql").Get(nameof(RecordExecution));
+
+    /// <inheritdoc />
+    public async Task HandleAsync(JobContext job, RecordArgs args, CancellationToken cancellationToken)
+    {
+        await using (var command = dataSource.CreateCommand(RecordExecution))
+        {
+            command.Parameters.Add(new() { Value = job.Id });
+            command.Parameters.Add(new() { Value = job.Attempt });
+            command.Parameters.Add(new() { Value = options.Value.WorkerId });
+            command.Parameters.Add(new() { Value = Environment.ProcessId });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, args.Ms)), time, cancellationToken);
+    }
 }

@@ -107,6 +107,16 @@ public sealed class MigratorTests : IAsyncLifetime
     [InlineData("CREATE TABLE public.evil (id int)")]
     [InlineData("SELECT * FROM jobs_migrations.applied_migration")]
     [InlineData("CREATE ROLE evil")]
+    [InlineData("DROP SCHEMA jobs CASCADE")]
+    [InlineData("CREATE SCHEMA evil")]
+    [InlineData("ALTER TYPE jobs.job_state ADD VALUE 'evil'")]
+    [InlineData("CREATE FUNCTION jobs.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'")]
+    [InlineData("DROP FUNCTION jobs.notify_jobs_inserted()")]
+    [InlineData("ALTER TABLE jobs.job DISABLE TRIGGER ALL")]
+    [InlineData("ALTER ROLE jobs_app CREATEDB")]
+    [InlineData("GRANT jobs_owner TO jobs_app")]
+    [InlineData("SELECT pg_read_file('/etc/hostname')")]
+    [InlineData("COPY jobs.job TO PROGRAM 'cat'")]
     public async Task The_services_role_is_refused_ddl_grants_and_the_migration_history(string sql)
     {
         await using var command = _db.App.CreateCommand(sql);
@@ -125,5 +135,19 @@ public sealed class MigratorTests : IAsyncLifetime
 
         Assert.False(await _db.ScalarAsync<bool>("SELECT has_table_privilege('public', 'jobs.job', 'SELECT')"));
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' AND table_schema = 'jobs'"));
+    }
+
+    [Fact]
+    public async Task The_services_role_cannot_read_tables_outside_the_job_schema()
+    {
+        await _db.ExecuteAsync("CREATE TABLE public.customer_secret (card text); INSERT INTO public.customer_secret VALUES ('4111 1111 1111 1111')");
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM public.customer_secret"));
+
+        foreach (var sql in new[] { "SELECT * FROM public.customer_secret", "SELECT * FROM pg_catalog.pg_authid" })
+        {
+            await using var command = _db.App.CreateCommand(sql);
+            var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+        }
     }
 }

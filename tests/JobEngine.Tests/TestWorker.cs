@@ -68,33 +68,67 @@ public sealed class WorkerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static WorkerProcess Start(TestDatabase db, Dictionary<string, string> environment)
+    public static WorkerProcess Start(TestDatabase db, Dictionary<string, string> environment, TextWriter? log = null) =>
+        Start(db.AppConnectionString, environment, log);
+
+    /// <summary>Starts Worker.dll on <paramref name="connectionString"/>; its output goes to <paramref name="log"/> when given.</summary>
+    public static WorkerProcess Start(string connectionString, Dictionary<string, string> environment, TextWriter? log = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__jobsdb"] = connectionString,
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Jobs__DiagnosticKinds"] = "true",
+        };
+        foreach (var (name, value) in environment)
+        {
+            settings[name] = value;
+        }
+
+        return new WorkerProcess(Launch("Worker", [], settings, log));
+    }
+
+    /// <summary>Runs Migrator.dll with <paramref name="args"/> to completion; returns its exit code, its output in <paramref name="log"/>.</summary>
+    public static async Task<int> RunMigratorAsync(string ownerConnectionString, string appRolePassword, TextWriter log, params string[] args)
+    {
+        using var process = Launch("Migrator", args, new Dictionary<string, string>
+        {
+            ["ConnectionStrings__jobsdb"] = ownerConnectionString,
+            ["Migrator__AppRolePassword"] = appRolePassword,
+        }, log);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
+    private static Process Launch(string project, string[] args, Dictionary<string, string> environment, TextWriter? log)
     {
         var configuration = typeof(WorkerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var workerDll = Path.Combine(RepositoryRoot(), "Worker", "bin", configuration, "net10.0", "Worker.dll");
-        var start = new ProcessStartInfo("dotnet", [workerDll])
+        var dll = Path.Combine(RepositoryRoot(), project, "bin", configuration, "net10.0", project + ".dll");
+        var start = new ProcessStartInfo("dotnet", [dll, .. args])
         {
-            WorkingDirectory = Path.GetDirectoryName(workerDll)!,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["ConnectionStrings__jobsdb"] = db.AppConnectionString;
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        start.Environment["Jobs__DiagnosticKinds"] = "true";
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
         }
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var sink = log is null ? null : TextWriter.Synchronized(log);
+        process.OutputDataReceived += (_, e) => sink?.WriteLine(e.Data);
+        process.ErrorDataReceived += (_, e) => sink?.WriteLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new WorkerProcess(process);
+        return process;
     }
 
     public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Completes when the process has exited (killed or on its own).</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
     public static string RepositoryRoot()
     {

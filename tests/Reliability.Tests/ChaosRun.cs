@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using JobEngine;
+using Npgsql;
+
+namespace Reliability.Tests;
+
+/// <summary>
+/// Why it exists: a job system earns trust by what happens on the bad day, so this inflicts it on
+/// real processes and a real PostgreSQL and counts the damage. Jobs of kind <c>record</c> arrive
+/// evenly while one of the Worker processes is SIGKILLed and restarted every couple of seconds;
+/// PostgreSQL is restarted once, the LISTEN connections are terminated from the server once. Then
+/// it waits for the queue to drain and reads, from the side tables the handler writes, every
+/// execution: jobs lost, jobs stuck, duplicate executions (each traced to a killed worker) and
+/// duplicate effects. One harness for the test suite's short run and bench/chaos's long one.
+/// </summary>
+public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string logDirectory)
+{
+    private const int EnqueueBatch = 500;
+
+    public async Task<ChaosReport> RunAsync()
+    {
+        Directory.CreateDirectory(logDirectory);
+        await using var migratorLog = new StreamWriter(Path.Combine(logDirectory, "migrator.log"));
+        await using var workerLog = new StreamWriter(Path.Combine(logDirectory, "workers.log"));
+        var (ownerConnection, appConnection) = await stack.CreateDatabaseAsync("chaos", migratorLog);
+        await using var owner = NpgsqlDataSource.Create(ownerConnection);
+        await using var app = NpgsqlDataSource.Create(appConnection);
+        await CreateSideTablesAsync(owner);
+
+        using var fleet = new WorkerFleet(settings.Workers, appConnection, new Dictionary<string, string>
+        {
+            ["Jobs__Worker__Queues__default"] = settings.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Jobs__Worker__LeaseDuration"] = settings.Lease.ToString(),
+            ["Jobs__Worker__RescueInterval"] = "00:00:01",
+            ["Jobs__Worker__Retry__BaseDelay"] = "00:00:00.200",
+            ["Jobs__Worker__Retry__MaxDelay"] = "00:00:02",
+            ["Webhooks__SigningSecret"] = stack.WebhookSecret,
+        }, workerLog);
+        fleet.Supervise();
+        await WaitAsync(fleet, async () => (await ListenerBackendsAsync(owner)).Count == settings.Workers, "every worker to listen", TimeSpan.FromMinutes(2));
+
+        var clock = Stopwatch.StartNew();
+        var enqueuer = new Enqueuer(app, settings);
+        var enqueuing = Task.Run(enqueuer.RunAsync);
+        var nextKill = settings.KillEvery;
+        long inFlightAtKills = 0;
+        double postgresRecovery = -1, listenerRecovery = -1;
+        var listenersTerminated = 0;
+        while (!enqueuing.IsCompleted || clock.Elapsed < settings.EnqueueFor)
+        {
+            fleet.Supervise();
+            if (postgresRecovery < 0 && clock.Elapsed >= settings.EnqueueFor * 0.4)
+            {
+                postgresRecovery = await RestartPostgresAsync(fleet, owner);
+            }
+            else if (listenerRecovery < 0 && clock.Elapsed >= settings.EnqueueFor * 0.7)
+            {
+                (listenersTerminated, listenerRecovery) = await TerminateListenersAsync(fleet, owner);
+            }
+            else if (clock.Elapsed >= nextKill)
+            {
+                var victim = fleet.PickVictim();
+                inFlightAtKills += await Retrying(() => ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'running' AND split_part(attempted_by, ':', 2) = $1", victim.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                await fleet.KillAndRestartAsync(victim);
+                nextKill = clock.Elapsed + settings.KillEvery;
+            }
+
+            await Task.Delay(100);
+        }
+
+        await enqueuing;
+        await WaitAsync(fleet, async () => await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state <> 'completed'") == 0,
+            "every job to complete", settings.Lease * 3 + TimeSpan.FromMinutes(3));
+        var seconds = clock.Elapsed.TotalSeconds;
+        fleet.Dispose();
+        await workerLog.FlushAsync();
+        await migratorLog.FlushAsync();
+        return await CountAsync(owner, fleet, enqueuer.Retries, seconds, inFlightAtKills, postgresRecovery, listenersTerminated, listenerRecovery);
+    }
+
+    // The side tables are the harness's, not the product's: created by the owner for this run,
+    // with INSERT granted to the services' role the record handler writes as (and SELECT of the
+    // key, which ON CONFLICT needs to find the conflicting row).
+    private static async Task CreateSideTablesAsync(NpgsqlDataSource owner)
+    {
+        await using var command = owner.CreateCommand("""
+            CREATE SCHEMA diagnostics;
+            CREATE TABLE diagnostics.execution (job_id bigint NOT NULL, attempt int NOT NULL, worker_id text NOT NULL, pid int NOT NULL, started_at timestamptz NOT NULL DEFAULT clock_timestamp());
+            CREATE TABLE diagnostics.effect (job_id bigint PRIMARY KEY, worker_id text NOT NULL);
+            GRANT USAGE ON SCHEMA diagnostics TO jobs_app;
+            GRANT INSERT ON diagnostics.execution, diagnostics.effect TO jobs_app;
+            GRANT SELECT (job_id) ON diagnostics.effect TO jobs_app;
+            """);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    // Kills pause while PostgreSQL restarts; the run goes on once every worker listens again on a
+    // new backend and jobs complete again: producers, completer, lease keeper and notifier came back.
+    private async Task<double> RestartPostgresAsync(WorkerFleet fleet, NpgsqlDataSource owner)
+    {
+        var before = await ListenerBackendsAsync(owner);
+        var restarted = Stopwatch.StartNew();
+        await stack.RestartPostgresAsync();
+        var completed = await Retrying(() => CompletedAsync(owner));
+        await WaitAsync(fleet, async () =>
+            (await ListenerBackendsAsync(owner)).Except(before).Count() == settings.Workers && await CompletedAsync(owner) > completed,
+            "workers to listen and complete jobs again after the PostgreSQL restart", TimeSpan.FromMinutes(2));
+        return restarted.Elapsed.TotalSeconds;
+    }
+
+    private async Task<(int Terminated, double Recovery)> TerminateListenersAsync(WorkerFleet fleet, NpgsqlDataSource owner)
+    {
+        await WaitAsync(fleet, async () => (await ListenerBackendsAsync(owner)).Count == settings.Workers, "every worker to listen", TimeSpan.FromMinutes(1));
+        var terminated = await ListenerBackendsAsync(owner);
+        var recovery = Stopwatch.StartNew();
+        await ScalarAsync<long>(owner, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '%listener'");
+        await WaitAsync(fleet, async () => (await ListenerBackendsAsync(owner)).Except(terminated).Count() == settings.Workers,
+            "every worker to listen again after its LISTEN backend was terminated", TimeSpan.FromMinutes(1));
+        return (terminated.Count, recovery.Elapsed.TotalSeconds);
+    }
+
+    private async Task<ChaosReport> CountAsync(NpgsqlDataSource owner, WorkerFleet fleet, int enqueueRetries, double seconds, long inFlightAtKills,
+        double postgresRecovery, int listenersTerminated, double listenerRecovery)
+    {
+        var killed = fleet.Killed.ToHashSet();
+        var executions = new List<(long Job, int Attempt, int Pid)>();
+        await using (var command = owner.CreateCommand("SELECT job_id, attempt, pid FROM diagnostics.execution ORDER BY job_id, attempt, started_at"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                executions.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2)));
+            }
+        }
+
+        // A duplicate is every execution of a job but its last; it is explained when the worker
+        // that ran it was one the harness killed (the run was in flight when the process died).
+        var duplicates = executions.GroupBy(e => e.Job).SelectMany(g => g.SkipLast(1)).ToList();
+        var untraced = duplicates.Where(d => !killed.Contains(d.Pid)).Select(d => $"job {d.Job} attempt {d.Attempt} on pid {d.Pid}").ToList();
+        var secrets = Directory.GetFiles(logDirectory, "*.log").Select(File.ReadAllText).ToList();
+        return new ChaosReport
+        {
+            Settings = settings,
+            JobsEnqueued = settings.Jobs,
+            JobRows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job"),
+            Completed = await CompletedAsync(owner),
+            NotCompleted = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state <> 'completed'"),
+            LeftRunning = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'running' OR lease_expires_at IS NOT NULL"),
+            Seconds = seconds,
+            JobsPerSecond = settings.Jobs / seconds,
+            Kills = fleet.Killed.Count,
+            InFlightAtKills = inFlightAtKills,
+            WorkersStarted = fleet.Started,
+            UnexpectedWorkerExits = fleet.UnexpectedExits,
+            PostgresRestarts = postgresRecovery >= 0 ? 1 : 0,
+            PostgresRecoverySeconds = postgresRecovery,
+            ListenerBackendsTerminated = listenersTerminated,
+            ListenerRecoverySeconds = listenerRecovery,
+            EnqueueRetries = enqueueRetries,
+            Executions = executions.Count,
+            DuplicateExecutions = duplicates.Count,
+            DuplicatesTracedToKilledWorkers = duplicates.Count - untraced.Count,
+            UntracedDuplicates = untraced.Take(20).ToList(),
+            SameAttemptRunTwice = executions.GroupBy(e => (e.Job, e.Attempt)).Count(g => g.Count() > 1),
+            JobsRescuedAfterLeaseExpiry = await ScalarAsync<long>(owner, """SELECT count(*) FROM jobs.job WHERE errors @> '[{"type": "LeaseExpired"}]'"""),
+            FailedAttemptsOtherThanLeaseExpiry = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job, jsonb_array_elements(errors) AS e WHERE e->>'type' <> 'LeaseExpired'"),
+            Effects = await ScalarAsync<long>(owner, "SELECT count(*) FROM diagnostics.effect"),
+            DuplicateEffects = await ScalarAsync<long>(owner, "SELECT count(*) - count(DISTINCT job_id) FROM diagnostics.effect"),
+            CompletedJobsWithoutEffect = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job j WHERE state = 'completed' AND NOT EXISTS (SELECT 1 FROM diagnostics.effect e WHERE e.job_id = j.id)"),
+            SecretsFoundInLogs = [.. stack.Secrets.Where(s => secrets.Any(log => log.Contains(s.Value, StringComparison.Ordinal))).Select(s => s.Key)],
+            LogDirectory = logDirectory,
+        };
+    }
+
+    private static Task<long> CompletedAsync(NpgsqlDataSource owner) =>
+        ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'completed'");
+
+    private static async Task<List<int>> ListenerBackendsAsync(NpgsqlDataSource owner)
+    {
+        var pids = new List<int>();
+        await using var command = owner.CreateCommand("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '%listener'");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            pids.Add(reader.GetInt32(0));
+        }
+
+        return pids;
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource source, string sql, params object[] parameters)
+    {
+        await using var command = source.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new() { Value = parameter });
+        }
+
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    // The harness's own reads meet the same outage the workers do: a read that fails on a
+    // connection PostgreSQL closed is simply asked again.
+    private static async Task<T> Retrying<T>(Func<Task<T>> read)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (NpgsqlException) when (attempt < 100)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    // Polls (never a fixed sleep) while keeping the fleet at full strength.
+    private static Task WaitAsync(WorkerFleet fleet, Func<Task<bool>> condition, string what, TimeSpan timeout) =>
+        Eventually.WaitForAsync(
+            async () =>
+            {
+                fleet.Supervise();
+                try
+                {
+                    return await condition();
+                }
+                catch (NpgsqlException)
+                {
+                    return false;
+                }
+            },
+            done => done, what, timeout);
+
+    /// <summary>Enqueues the run's jobs evenly over its duration, as a producer would, retrying a batch PostgreSQL refused with the same idempotency keys.</summary>
+    private sealed class Enqueuer(NpgsqlDataSource app, ChaosSettings settings)
+    {
+        public int Retries { get; private set; }
+
+        public async Task RunAsync()
+        {
+            var client = new JobClient(app);
+            var clock = Stopwatch.StartNew();
+            var batches = (settings.Jobs + EnqueueBatch - 1) / EnqueueBatch;
+            for (var b = 0; b < batches; b++)
+            {
+                var due = settings.EnqueueFor * b / batches;
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed);
+                }
+
+                var jobs = Enumerable.Range(b * EnqueueBatch, Math.Min(EnqueueBatch, settings.Jobs - (b * EnqueueBatch)))
+                    .Select(i => NewJob.Create("record", new { ms = settings.WorkMs }) with { IdempotencyKey = $"chaos-{i}" })
+                    .ToList();
+                await Retrying(async () =>
+                {
+                    try
+                    {
+                        return await client.EnqueueManyAsync(jobs);
+                    }
+                    catch (NpgsqlException)
+                    {
+                        Retries++;
+                        throw;
+                    }
+                });
+            }
+        }
+    }
+}
