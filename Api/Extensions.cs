@@ -55,6 +55,7 @@ public static class ApiServices
 
         services.AddSingleton<JsonBody>();
         services.AddSingleton<CacheStatus>();
+        services.AddSingleton<CacheWriter>();
         services.AddSingleton<JobIntake>();
         services.AddSingleton<JobReader>();
         services.AddSingleton<JobListing>();
@@ -74,6 +75,8 @@ public static class ApiServices
         app.UseStatusCodePages();
         app.UseMiddleware<HeaderSizeGuard>();
         app.UseStaticFiles(new StaticFileOptions { FileProvider = AdminApi.Files });
+        // Explicitly after the exception handler, so even a routing failure is a ProblemDetails.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
