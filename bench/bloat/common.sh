@@ -86,6 +86,16 @@ enqueue_noop_sql() {
         SELECT 'available', 'default', 'noop', '{}', 5, 25, now() FROM generate_series(1, $1)"
 }
 
+# The claim statement in pg_stat_statements (ClaimJobs, or ClaimJobsWithinLimits on a capped
+# queue): $3 is the worker id, a real parameter, so it survives normalization.
+CLAIM_FILTER="p.query LIKE '%FOR UPDATE SKIP LOCKED%attempted_by = \$3%'"
+
+# Cumulative "calls total_ms rows" of the claim statement in database $1.
+claim_stats() {
+  owner_sql "$1" -F ' ' -c "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0), coalesce(sum(rows), 0)
+    FROM pg_stat_statements AS p WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND $CLAIM_FILTER"
+}
+
 # Jobs not yet finalized.
 unfinished() { owner_sql "$1" -c "SELECT count(*) FROM jobs.job WHERE state NOT IN ('completed', 'discarded', 'cancelled')"; }
 

@@ -60,7 +60,7 @@ end_held_transaction() {
 
 # One sample as a JSON object; cumulative counters are turned into rates by the summary.
 sample() { # sample <db> <seconds since start> <phase>
-  owner_sql "$1" -v t="$2" -v phase="$3" <<'SQL'
+  owner_sql "$1" -v t="$2" -v phase="$3" -v claim_filter="$CLAIM_FILTER" <<'SQL'
 SELECT json_build_object(
   't', :'t'::numeric, 'phase', :'phase',
   'inserted', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM jobs.job_id_seq),
@@ -79,8 +79,7 @@ FROM pg_stat_user_tables AS s,
                      sum(p.shared_blks_hit + p.shared_blks_read) AS blocks
               FROM pg_stat_statements AS p
               WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND p.query LIKE '%FOR UPDATE SKIP LOCKED%attempted_by = $3%'
-                AND p.query NOT LIKE '%queue_limit%') AS c
+                AND :claim_filter) AS c
 WHERE s.relid = 'jobs.job'::regclass;
 SQL
 }
