@@ -27,7 +27,10 @@ public static class ApiServices
         var connectionString = builder.Configuration.GetConnectionString("jobsdb")
             ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
         services.AddJobEngine(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "api" }.ConnectionString);
-        services.AddHealthChecks().AddCheck<NpgsqlDataSourceHealthCheck>("postgresql");
+        services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
+        services.AddHealthChecks()
+            .AddCheck<NpgsqlDataSourceHealthCheck>("postgresql")
+            .AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", Diagnostics.HealthChecks.HealthStatus.Degraded);
 
         services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection("Api"))
             .Validate(o => ApiKeyStore.Validate(o) is null, "Api:Keys holds an invalid key: each needs a 64-character lowercase hex Hash and a Scope of admin or producer.")

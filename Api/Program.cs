@@ -11,6 +11,8 @@ app.UseApiPipeline();
 
 app.MapJobsApi();
 app.MapStatsApi();
+app.MapSchedulesApi();
+app.MapDatabaseApi();
 app.MapAdminApi();
 app.MapDefaultEndpoints();
 

@@ -55,32 +55,38 @@ RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.trac
           extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000;
 
 -- name: LockQueueLimit
--- First statement of a capped claim: serializes the claimers of one queue, so the next
--- statement (which takes a fresh snapshot after the lock) sees every running job and start.
-SELECT 1 FROM jobs.queue_limit WHERE queue = $1 FOR UPDATE;
+-- First statement of a capped claim: serializes the claimers of one queue (a transaction-level
+-- advisory lock, which writes nothing), so the next statement, whose snapshot is taken after the
+-- lock, sees every running job and every start.
+SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
 -- name: ClaimJobsWithinLimits
 -- ClaimJobs for a queue with a global cap or rate limit (jobs.queue_limit): takes no more than
 -- the cap minus the queue's running jobs, and no more than the rate limit minus the starts in
--- the sliding window; records each start of a rate-limited queue.
+-- the sliding window; records each start of a rate-limited queue. The candidates are chosen with
+-- the constant LIMIT $2, like ClaimJobs (a LIMIT computed in the query would cost the planner its
+-- index-ordered plan); only the first n of them are claimed.
 WITH lim AS (
     SELECT greatest(0, least(
                $2::integer,
                coalesce(l.max_running - (SELECT count(*) FROM jobs.job AS r WHERE r.state = 'running' AND r.queue = $1), $2::integer),
-               coalesce(l.rate_limit - (SELECT count(*) FROM jobs.queue_start AS s WHERE s.queue = $1 AND s.started_at > now() - l.rate_period), $2::integer)
+               CASE WHEN l.rate_limit IS NULL THEN $2::integer
+                    ELSE l.rate_limit - (SELECT count(*) FROM jobs.queue_start AS s WHERE s.queue = $1 AND s.started_at > now() - l.rate_period) END
            )) AS n,
            l.rate_limit IS NOT NULL AS rate_limited
     FROM jobs.queue_limit AS l
     WHERE l.queue = $1
-), next AS (
+), candidates AS (
     SELECT id
     FROM jobs.job
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
       AND run_at <= now()
     ORDER BY priority, run_at, id
-    LIMIT (SELECT coalesce(max(n), $2::integer) FROM lim)
+    LIMIT $2
     FOR UPDATE SKIP LOCKED
+), next AS (
+    SELECT id FROM candidates LIMIT (SELECT coalesce(max(n), $2::integer) FROM lim)
 ), claimed AS (
     UPDATE jobs.job AS j
     SET state = 'running',

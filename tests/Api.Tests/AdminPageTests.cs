@@ -163,4 +163,30 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         Assert.DoesNotContain("unsafe", csp, StringComparison.Ordinal);
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
+    [Fact]
+    public async Task The_schedules_and_database_views_show_their_figures_and_a_schedule_pauses_from_the_page()
+    {
+        var options = new JobEngine.Running.JobWorkerOptions();
+        options.Schedules["page-demo"] = new JobEngine.Scheduling.ScheduleOptions { Cron = "0 3 * * *", TimeZone = "Europe/Paris", Kind = "noop", Queue = "q-admin-idle" };
+        await new JobEngine.Running.JobScheduler(fixture.Db.App, new JobEngine.JobClient(fixture.Db.App), Microsoft.Extensions.Options.Options.Create(options),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobEngine.Running.JobScheduler>.Instance).UpsertAsync(CancellationToken.None);
+        await EnqueueAsync("""{"kind":"noop","queue":"q-admin-idle"}""");
+
+        var errors = new List<string>();
+        var page = await OpenAdminAsync(errors);
+
+        var schedule = page.Locator("#schedules tr[data-schedule='page-demo']");
+        await schedule.WaitForAsync();
+        Assert.Contains("Europe/Paris", await schedule.TextContentAsync(), StringComparison.Ordinal);
+        await schedule.Locator("button", new() { HasTextString = "Pause" }).ClickAsync();
+        await page.Locator("#schedules tr[data-schedule='page-demo'] button", new() { HasTextString = "Resume" }).WaitForAsync();
+        Assert.True(await fixture.Db.ScalarAsync<bool>("SELECT paused FROM jobs.schedule WHERE name = 'page-demo'"));
+
+        await page.ClickAsync("#load-database");
+        await page.Locator("#db-indexes td", new() { HasTextString = "job_runnable_idx" }).WaitForAsync();
+        Assert.Contains("Red when", await page.Locator("#thresholds").TextContentAsync(), StringComparison.Ordinal);
+        Assert.True(await page.Locator("#db-tables tbody tr").CountAsync() >= 1);
+        Assert.True(await page.Locator("#db-connections tbody tr").CountAsync() >= 1);
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
 }

@@ -161,9 +161,83 @@ async function act(action) {
   }
 }
 
+async function loadSchedules() {
+  const schedules = await api("GET", "/schedules");
+  const tbody = $("schedules").querySelector("tbody");
+  tbody.replaceChildren();
+  for (const s of schedules) {
+    const row = document.createElement("tr");
+    row.dataset.schedule = s.name;
+    for (const value of [s.name, s.cron, s.timeZone, s.kind, s.queue, when(s.nextRunAt), when(s.lastRunAt), s.lastJobId, s.paused ? "paused" : "active"]) {
+      cell(row, value);
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = s.paused ? "Resume" : "Pause";
+    button.addEventListener("click", () => toggleSchedule(s.name, s.paused ? "resume" : "pause"));
+    row.appendChild(document.createElement("td")).appendChild(button);
+    tbody.appendChild(row);
+  }
+}
+
+async function toggleSchedule(name, action) {
+  try {
+    await api("POST", `/schedules/${encodeURIComponent(name)}/${action}`);
+    setStatus(`Schedule ${name}: ${action} done.`);
+    await loadSchedules();
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+function seconds(timeSpan) {
+  const [h, m, s] = String(timeSpan).split(":").map(Number);
+  return h * 3600 + m * 60 + s;
+}
+
+function fill(tableId, rows, columns, isProblem) {
+  const tbody = $(tableId).querySelector("tbody");
+  tbody.replaceChildren();
+  for (const item of rows) {
+    const row = document.createElement("tr");
+    if (isProblem && isProblem(item)) row.className = "problem";
+    for (const column of columns) cell(row, column(item));
+    tbody.appendChild(row);
+  }
+}
+
+function bytes(n) {
+  return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : (n / 1024).toFixed(0) + " kB";
+}
+
+// Each threshold is written next to the figures it colours: a row is red past it.
+async function loadDatabase() {
+  const db = await api("GET", "/db/health");
+  const t = db.thresholds;
+  const maxWaiting = seconds(t.maxWaitingJobAge);
+  const maxHorizon = seconds(t.maxXminHorizonAge);
+  $("thresholds").textContent =
+    `Red when: a waiting job is older than ${maxWaiting} s · the xmin horizon is older than ${maxHorizon} s · ` +
+    `dead tuples exceed ${(t.maxDeadTupleRatio * 100).toFixed(0)} % of a table · an index was never scanned · ` +
+    `a transaction is open longer than ${seconds(t.longTransactionAge)} s.`;
+  const horizon = db.xminHorizon;
+  const horizonAge = horizon ? horizon.transactionAgeSeconds : null;
+  $("horizon").textContent =
+    `Oldest waiting job: ${db.oldestWaitingJobSeconds === null ? "none" : fmt(db.oldestWaitingJobSeconds) + " s"} · ` +
+    (horizon ? `oldest snapshot: ${fmt(horizonAge)} s, held by '${horizon.applicationName ?? ""}' (pid ${horizon.pid}, ${horizon.state ?? ""}, ${horizon.ageXids} transactions old)` : "no session holds back vacuum");
+  $("horizon").className = (db.oldestWaitingJobSeconds > maxWaiting || horizonAge > maxHorizon) ? "problem" : "";
+  fill("db-tables", db.tables, [(r) => r.table, (r) => r.liveTuples, (r) => r.deadTuples, (r) => (r.deadRatio * 100).toFixed(1),
+    (r) => bytes(r.sizeBytes), (r) => when(r.lastAutovacuum), (r) => when(r.lastVacuum), (r) => when(r.lastAutoanalyze)], (r) => r.deadRatio > t.maxDeadTupleRatio);
+  fill("db-indexes", db.indexes, [(r) => r.index, (r) => r.table, (r) => r.scans, (r) => bytes(r.sizeBytes), (r) => (r.valid ? "yes" : "INVALID"),
+    (r) => (r.neverUsed ? "never used" : "")], (r) => !r.valid || r.neverUsed);
+  fill("db-statements", db.topStatements, [(r) => r.calls, (r) => fmt(r.totalMs), (r) => fmt(r.meanMs), (r) => r.rows, (r) => r.query]);
+  fill("db-long", db.longTransactions, [(r) => r.pid, (r) => r.applicationName, (r) => r.state, (r) => fmt(r.ageSeconds), (r) => r.query], () => true);
+  fill("db-connections", db.connections, [(r) => r.applicationName, (r) => r.state, (r) => r.connections]);
+}
+
 async function refresh() {
   try {
-    await Promise.all([loadStats(), loadFailures(), loadJobs(false)]);
+    await Promise.all([loadStats(), loadFailures(), loadJobs(false), loadSchedules()]);
     setStatus("Updated " + new Date().toLocaleTimeString() + ".");
   } catch (e) {
     setStatus(e.message, true);
@@ -189,6 +263,7 @@ document.addEventListener("DOMContentLoaded", () => {
     setStatus("Key forgotten.");
   });
   $("refresh").addEventListener("click", refresh);
+  $("load-database").addEventListener("click", () => loadDatabase().then(() => setStatus("Database figures loaded.")).catch((e) => setStatus(e.message, true)));
   $("filter").addEventListener("submit", (event) => {
     event.preventDefault();
     loadJobs(false).catch((e) => setStatus(e.message, true));
