@@ -1,4 +1,5 @@
 using JobEngine;
+using JobEngine.Telemetry;
 using Worker.Handlers;
 
 namespace Microsoft.Extensions.Hosting;
@@ -14,6 +15,7 @@ public static class WorkerServices
             ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
         builder.Services.AddJobEngine(NamedConnection(connectionString, "worker"));
         builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
+        builder.Services.AddJobQueueDepthGauge(builder.Configuration.GetValue<TimeSpan?>("Jobs:QueueDepthInterval"));
         builder.Services.AddHealthChecks().AddCheck<NpgsqlDataSourceHealthCheck>("postgresql");
 
         var drain = builder.Configuration.GetValue("Jobs:Worker:DrainTimeout", TimeSpan.FromSeconds(20));
