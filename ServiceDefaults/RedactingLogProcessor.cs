@@ -14,11 +14,11 @@ public sealed class RedactingLogProcessor : BaseProcessor<LogRecord>
     public override void OnEnd(LogRecord data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        data.FormattedMessage = SecretRedactor.Redact(data.FormattedMessage);
+        data.FormattedMessage = SecretRedactor.Redact(data.FormattedMessage, data.Attributes);
         data.Body = SecretRedactor.Redact(data.Body);
-        if (data.Attributes is { Count: > 0 } attributes && attributes.Any(a => a.Value is string s && SecretRedactor.HasSecret(s)))
+        if (data.Attributes is { Count: > 0 } attributes && attributes.Any(IsSecret))
         {
-            data.Attributes = [.. attributes.Select(a => a.Value is string s ? new KeyValuePair<string, object?>(a.Key, SecretRedactor.Redact(s)) : a)];
+            data.Attributes = [.. attributes.Select(a => IsSecret(a) ? new KeyValuePair<string, object?>(a.Key, Masked(a)) : a)];
         }
 
         if (data.Exception is { } exception && SecretRedactor.HasSecret(exception.ToString()))
@@ -26,6 +26,13 @@ public sealed class RedactingLogProcessor : BaseProcessor<LogRecord>
             data.Exception = new RedactedException(exception);
         }
     }
+
+    // A value named like a secret is masked whole; any other string only where it holds one.
+    private static bool IsSecret(KeyValuePair<string, object?> attribute) =>
+        attribute.Value is not null && (SecretRedactor.IsSecretName(attribute.Key) || (attribute.Value is string s && SecretRedactor.HasSecret(s)));
+
+    private static string? Masked(KeyValuePair<string, object?> attribute) =>
+        SecretRedactor.IsSecretName(attribute.Key) ? SecretRedactor.Mask : SecretRedactor.Redact(attribute.Value as string);
 }
 
 /// <summary>Stands in for an exception whose text held a secret: same type name and stack, masked message.</summary>

@@ -25,14 +25,42 @@ public static partial class SecretRedactor
         return UrlPassword().Replace(text, m => m.Groups["user"].Value + ":" + Mask + "@");
     }
 
-    /// <summary>True when <see cref="Redact"/> would change the text.</summary>
+    /// <summary>
+    /// <see cref="Redact(string?)"/>, and also every value of a log call's named arguments whose name is a
+    /// secret's (<see cref="IsSecretName"/>), wherever the message shows it.
+    /// </summary>
+    public static string? Redact(string? text, IEnumerable<KeyValuePair<string, object?>>? values)
+    {
+        if (string.IsNullOrEmpty(text) || values is null)
+        {
+            return Redact(text);
+        }
+
+        foreach (var (name, value) in values)
+        {
+            if (IsSecretName(name) && value?.ToString() is { Length: > 0 } secret)
+            {
+                text = text.Replace(secret, Mask, StringComparison.Ordinal);
+            }
+        }
+
+        return Redact(text);
+    }
+
+    /// <summary>True for names of values that are secrets whatever they hold (a log template's <c>{Password}</c>, <c>{ApiKey}</c>).</summary>
+    public static bool IsSecretName(string? name) => name is not null && SecretName().IsMatch(name);
+
+    /// <summary>True when <see cref="Redact(string?)"/> would change the text.</summary>
     public static bool HasSecret(string? text) => !string.Equals(Redact(text), text, StringComparison.Ordinal);
 
     // key=value or key: value, up to the next separator of a connection string or query string.
-    [GeneratedRegex(@"(?<key>\b(?:password|pwd|passwd|api[-_]?key|x-api-key|access[-_]?token|client[-_]?secret|signing[-_]?secret|secret)\b)(?<sep>\s*[=:]\s*)(?!\*\*\*)[^;,&\s""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<key>\b[\w.:-]*?(?:password|passwd|pwd|api[-_]?key|token|secret))(?<sep>\s*[=:]\s*)(?!\*\*\*|\{)[^;,&\s""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex KeyValueSecret();
 
-    [GeneratedRegex(@"(?<scheme>\b(?:Bearer|Basic))\s+(?!\*\*\*)[A-Za-z0-9\-._~+/]+=*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"password|passwd|^pwd$|secret|token|api[-_]?key|^key$|connectionstring", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretName();
+
+    [GeneratedRegex(@"(?<scheme>\b(?:Bearer|Basic))\s+(?!\*\*\*|\{)[A-Za-z0-9\-._~+/]+=*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex BearerToken();
 
     [GeneratedRegex(@"(?<user>\b[a-z][a-z0-9+.-]*://[^:/@\s]+):(?!\*\*\*@)[^@/\s]+@", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

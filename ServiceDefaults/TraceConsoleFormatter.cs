@@ -43,7 +43,7 @@ public sealed class TraceConsoleFormatter() : ConsoleFormatter(FormatterName)
         }
 
         textWriter.Write(' ');
-        textWriter.WriteLine(SecretRedactor.Redact(message));
+        textWriter.WriteLine(SecretRedactor.Redact(message, logEntry.State as IReadOnlyList<KeyValuePair<string, object?>>));
         if (logEntry.Exception is { } exception)
         {
             textWriter.WriteLine(SecretRedactor.Redact(exception.ToString()));
