@@ -22,7 +22,7 @@ public sealed class WholeStackTests
         foreach (var n in new[] { 1, 2 })
         {
             var health = new Uri($"http://127.0.0.1:{stack.WorkerBasePort + n}/health");
-            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s == "Healthy", $"worker-{n} {health}; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(180));
+            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"worker-{n} {health}; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(180));
         }
 
         var environment = stack.StackEnvironment();
@@ -64,7 +64,8 @@ public sealed class WholeStackTests
 
         try
         {
-            return await http.GetStringAsync(health);
+            using var response = await http.GetAsync(health);
+            return $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
