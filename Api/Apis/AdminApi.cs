@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.FileProviders;
+
+namespace Api.Apis;
+
+/// <summary>
+/// The admin area: a static page (HTML, JS, CSS embedded in the assembly, no build step) that asks
+/// for an admin key, keeps it in sessionStorage and calls the jobs and stats endpoints with it. The
+/// page itself holds no data, so it is served to anyone; every call it makes needs the admin scope.
+/// </summary>
+public static class AdminApi
+{
+    /// <summary>The embedded web root (<c>wwwroot/</c>).</summary>
+    public static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(AdminApi).Assembly, "Api.wwwroot");
+
+    /// <summary>Maps <c>/admin</c> (the page; its scripts and styles are static files under <c>/admin/</c>).</summary>
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/admin", AdminPage).ExcludeFromDescription();
+        app.MapGet("/admin/", AdminPage).ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>The admin page's HTML.</summary>
+    public static FileStreamHttpResult AdminPage() =>
+        TypedResults.File(Files.GetFileInfo("admin/index.html").CreateReadStream(), "text/html; charset=utf-8");
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JobEngine;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Api.Http;
+
+/// <summary>
+/// The body of <c>POST /jobs</c> (and each item of <c>POST /jobs/batch</c>), as the OpenAPI
+/// document shows it. Bodies are read by <see cref="Parse"/>, which checks each field's JSON type
+/// itself so a wrong type, a null or a huge number is a 400 naming that field.
+/// </summary>
+/// <param name="Kind">Which handler runs it: a kind a Worker registered or <c>Api:Kinds</c> lists.</param>
+/// <param name="Args">Its arguments, a JSON object (default <c>{}</c>).</param>
+/// <param name="Queue">The queue (default <c>default</c>).</param>
+/// <param name="Priority">0 runs first, 9 last (default 5).</param>
+/// <param name="RunAt">ISO 8601 time before which it does not run (default now).</param>
+/// <param name="MaxAttempts">Attempts before it is discarded, 1 to 1000 (default 25).</param>
+/// <param name="IdempotencyKey">Batch items only: the per-job equivalent of the <c>Idempotency-Key</c> header.</param>
+public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue, short? Priority, DateTimeOffset? RunAt, short? MaxAttempts, string? IdempotencyKey)
+{
+    private static readonly string[] Fields = ["kind", "args", "queue", "priority", "runAt", "maxAttempts", "idempotencyKey"];
+
+    /// <summary>
+    /// Reads one job from <paramref name="element"/>. <paramref name="path"/> prefixes field names
+    /// in errors (<c>jobs[3].</c>); <paramref name="keyPrefix"/> namespaces idempotency keys per API key.
+    /// </summary>
+    public static (NewJob? Job, ProblemHttpResult? Problem) Parse(JsonElement element, string path, bool allowKeyField, string keyPrefix)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return Fail(path.Length == 0 ? "body" : path.TrimEnd('.'), "a JSON object with at least 'kind'");
+        }
+
+        string? kind = null, queue = null, key = null;
+        var args = "{}";
+        short? priority = null, maxAttempts = null;
+        DateTimeOffset? runAt = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = path + property.Name;
+            var value = property.Value;
+            if (!seen.Add(property.Name))
+            {
+                return Fail(field, "each field at most once");
+            }
+
+            var known = property.Name switch
+            {
+                "kind" => TryString(value, required: true, out kind),
+                "queue" => TryString(value, required: false, out queue),
+                "idempotencyKey" when allowKeyField => TryString(value, required: false, out key),
+                "args" => TryObject(value, out args),
+                "priority" => TryShort(value, out priority),
+                "maxAttempts" => TryShort(value, out maxAttempts),
+                "runAt" => TryTime(value, out runAt),
+                _ => (bool?)null,
+            };
+            switch (known)
+            {
+                case null:
+                    return Fail(field, "no such field; the fields are " + string.Join(", ", Fields.Where(f => allowKeyField || f != "idempotencyKey")));
+                case false:
+                    return Fail(field, Expected(property.Name));
+            }
+        }
+
+        if (kind is null)
+        {
+            return Fail(path + "kind", Expected("kind"), $"'{path}kind' is required.");
+        }
+
+        var job = new NewJob(kind, args)
+        {
+            Queue = queue ?? NewJob.DefaultQueue,
+            Priority = priority ?? NewJob.DefaultPriority,
+            MaxAttempts = maxAttempts ?? NewJob.DefaultMaxAttempts,
+            RunAt = runAt,
+            IdempotencyKey = key is null ? null : keyPrefix + key,
+        };
+        var errors = job.Validate();
+        return errors.Count == 0
+            ? (job, null)
+            : Fail(path + errors[0].Field, errors[0].Field == "idempotencyKey" ? $"1 to {200 - keyPrefix.Length} characters without control characters" : errors[0].Expected);
+    }
+
+    private static string Expected(string field) => field switch
+    {
+        "kind" => "a string: a kind a Worker registered or Api:Kinds lists",
+        "queue" => "a string of 1 to 64 characters",
+        "idempotencyKey" => "a string of 1 to 200 characters",
+        "args" => "a JSON object",
+        "priority" => $"an integer from 0 (runs first) to {NewJob.MaxPriority} (runs last)",
+        "maxAttempts" => $"an integer from 1 to {NewJob.MaxMaxAttempts}",
+        _ => "an ISO 8601 date and time with offset, such as 2030-01-01T00:00:00Z",
+    };
+
+    private static bool TryString(JsonElement value, bool required, out string? text)
+    {
+        text = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return text is not null || (!required && value.ValueKind == JsonValueKind.Null);
+    }
+
+    private static bool TryObject(JsonElement value, out string json)
+    {
+        json = value.ValueKind == JsonValueKind.Object ? value.GetRawText() : "";
+        return json.Length > 0;
+    }
+
+    private static bool TryShort(JsonElement value, out short? number)
+    {
+        number = null;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt16(out var n))
+        {
+            number = n;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryTime(JsonElement value, out DateTimeOffset? time)
+    {
+        time = null;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var t))
+        {
+            time = t;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static (NewJob?, ProblemHttpResult?) Fail(string field, string expected, string? detail = null) =>
+        (null, ApiProblem.BadField(field, expected, detail));
+}

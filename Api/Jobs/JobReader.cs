@@ -1,0 +1,54 @@
+using Api.Caching;
+using Api.Sql;
+using JobEngine;
+using Microsoft.Extensions.Caching.Hybrid;
+using Npgsql;
+
+namespace Api.Jobs;
+
+/// <summary>
+/// Reads one job for <c>GET /jobs/{id}</c> under the <see cref="CacheRules.FinalizedJob"/> rule:
+/// a finalized job is stored once read, a live one always comes from the database.
+/// </summary>
+public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, HybridCache cache)
+{
+    /// <summary>The job, or null, and what the cache did.</summary>
+    public async Task<(JobView? Job, CacheOutcome Outcome)> GetAsync(long id, bool fresh, CancellationToken cancellationToken)
+    {
+        var key = CacheRules.FinalizedJobKey(id);
+        if (!fresh)
+        {
+            var cached = await cache.GetOrCreateAsync(key, static _ => ValueTask.FromResult<JobView?>(null), CacheRules.ReadOnly, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (cached is not null)
+            {
+                return (cached, CacheOutcome.Hit);
+            }
+        }
+
+        var job = await jobs.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (job is null)
+        {
+            return (null, CacheOutcome.Bypass);
+        }
+
+        var view = JobView.From(job, await CreatedByAsync(id, cancellationToken).ConfigureAwait(false));
+        if (!JobState.IsFinalized(job.State))
+        {
+            return (view, CacheOutcome.Bypass);
+        }
+
+        await cache.SetAsync(key, view, CacheRules.FinalizedJob.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (view, fresh ? CacheOutcome.Bypass : CacheOutcome.Miss);
+    }
+
+    /// <summary>Forgets the cached copy of a job that changed (a retried job is live again).</summary>
+    public ValueTask InvalidateAsync(long id, CancellationToken cancellationToken) =>
+        cache.RemoveAsync(CacheRules.FinalizedJobKey(id), cancellationToken);
+
+    private async Task<string?> CreatedByAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(ApiSql.SelectCreatedBy);
+        command.Parameters.Add(new() { Value = id });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+}

@@ -1,0 +1,17 @@
+using Api.Apis;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseApiPipeline();
+
+app.MapJobsApi();
+app.MapStatsApi();
+app.MapAdminApi();
+app.MapDefaultEndpoints();
+
+app.Run();

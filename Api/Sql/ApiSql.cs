@@ -1,0 +1,20 @@
+using JobEngine.Sql;
+
+namespace Api.Sql;
+
+/// <summary>The Api's named queries (<c>admin.sql</c>, <c>stats.sql</c>); each property is the query of the same name.</summary>
+internal static class ApiSql
+{
+    private static readonly IReadOnlyDictionary<string, string> Admin = SqlFile.Load(typeof(ApiSql).Assembly, "admin.sql");
+    private static readonly IReadOnlyDictionary<string, string> Stats = SqlFile.Load(typeof(ApiSql).Assembly, "stats.sql");
+
+    public static readonly string SetCreatedBy = Admin.Get(nameof(SetCreatedBy));
+    public static readonly string SelectCreatedBy = Admin.Get(nameof(SelectCreatedBy));
+    public static readonly string SelectRegisteredKinds = Admin.Get(nameof(SelectRegisteredKinds));
+    public static readonly string ListJobs = Admin.Get(nameof(ListJobs));
+
+    public static readonly string CountByQueueAndState = Stats.Get(nameof(CountByQueueAndState));
+    public static readonly string FinishedPerMinute = Stats.Get(nameof(FinishedPerMinute));
+    public static readonly string QueueLatency = Stats.Get(nameof(QueueLatency));
+    public static readonly string OldestWaiting = Stats.Get(nameof(OldestWaiting));
+}

@@ -1,0 +1,104 @@
+using Api.Caching;
+using Api.Sql;
+using JobEngine;
+using Microsoft.Extensions.Caching.Hybrid;
+using Npgsql;
+
+namespace Api.Stats;
+
+/// <summary>
+/// Computes <c>GET /stats</c> with the four queries of Sql/stats.sql in one round trip, and serves
+/// it under the <see cref="CacheRules.Stats"/> rule.
+/// </summary>
+public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, TimeProvider time)
+{
+    /// <summary>The statistics and what the cache did; <paramref name="fresh"/> recomputes and stores them.</summary>
+    public async Task<(StatsView Stats, CacheOutcome Outcome)> GetAsync(bool fresh, CancellationToken cancellationToken)
+    {
+        if (fresh)
+        {
+            var stats = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            await cache.SetAsync(CacheRules.StatsKey, stats, CacheRules.Stats.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (stats, CacheOutcome.Bypass);
+        }
+
+        var computed = false;
+        var cached = await cache.GetOrCreateAsync(CacheRules.StatsKey, async token =>
+        {
+            computed = true;
+            return await ReadAsync(token).ConfigureAwait(false);
+        }, CacheRules.Stats.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (cached, computed ? CacheOutcome.Miss : CacheOutcome.Hit);
+    }
+
+    private async Task<StatsView> ReadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new(ApiSql.CountByQueueAndState),
+                new(ApiSql.FinishedPerMinute),
+                new(ApiSql.QueueLatency),
+                new(ApiSql.OldestWaiting),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+
+        var counts = new SortedDictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            QueueCounts(counts, reader.GetString(0))[reader.GetString(1)] = reader.GetInt64(2);
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var perMinute = new List<MinuteStats>();
+        var lastHour = new Dictionary<string, (long Completed, long Failed)>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var (minute, queue, completed, failed) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
+            QueueCounts(counts, queue);
+            if (perMinute.Count > 0 && perMinute[^1].Minute == minute)
+            {
+                perMinute[^1] = perMinute[^1] with { Completed = perMinute[^1].Completed + completed, Failed = perMinute[^1].Failed + failed };
+            }
+            else
+            {
+                perMinute.Add(new MinuteStats(minute, completed, failed));
+            }
+
+            var total = lastHour.GetValueOrDefault(queue);
+            lastHour[queue] = (total.Completed + completed, total.Failed + failed);
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var latency = new LatencyStats(reader.IsDBNull(0) ? null : reader.GetDouble(0), reader.IsDBNull(1) ? null : reader.GetDouble(1));
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        double? oldest = reader.IsDBNull(0) ? null : (double)reader.GetDecimal(0);
+
+        var completedHour = perMinute.Sum(m => m.Completed);
+        var failedHour = perMinute.Sum(m => m.Failed);
+        return new StatsView(
+            time.GetUtcNow(),
+            [.. counts.Select(q => new QueueStats(q.Key, q.Value, lastHour.GetValueOrDefault(q.Key).Completed, lastHour.GetValueOrDefault(q.Key).Failed))],
+            perMinute,
+            completedHour + failedHour == 0 ? 0 : (double)failedHour / (completedHour + failedHour),
+            latency,
+            oldest);
+    }
+
+    private static Dictionary<string, long> QueueCounts(SortedDictionary<string, Dictionary<string, long>> counts, string queue)
+    {
+        if (!counts.TryGetValue(queue, out var states))
+        {
+            states = JobState.All.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
+            counts[queue] = states;
+        }
+
+        return states;
+    }
+}
