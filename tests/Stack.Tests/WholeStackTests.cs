@@ -1,5 +1,9 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using JobEngine;
 using JobEngine.Tests;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +13,7 @@ using Npgsql;
 
 namespace Stack.Tests;
 
-/// <summary>The whole stack as ./run.sh starts it: infrastructure, Migrator, Workers; then stopped with nothing left.</summary>
+/// <summary>The whole stack as ./run.sh starts it: infrastructure, Migrator, Api, Workers; then stopped with nothing left.</summary>
 public sealed class WholeStackTests
 {
     [Fact]
@@ -19,10 +23,10 @@ public sealed class WholeStackTests
         await using var stack = RunScript.Start(workers: 2);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
-        foreach (var n in new[] { 1, 2 })
+        var api = new Uri($"http://127.0.0.1:{stack.ApiPort}");
+        foreach (var health in new[] { new Uri(api, "/health"), new($"http://127.0.0.1:{stack.WorkerBasePort + 1}/health"), new($"http://127.0.0.1:{stack.WorkerBasePort + 2}/health") })
         {
-            var health = new Uri($"http://127.0.0.1:{stack.WorkerBasePort + n}/health");
-            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"worker-{n} {health}; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(180));
+            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"{health} healthy; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(180));
         }
 
         var environment = stack.StackEnvironment();
@@ -30,7 +34,15 @@ public sealed class WholeStackTests
         await using (var dataSource = NpgsqlDataSource.Create(environment["ConnectionStrings__jobsdb"]))
         {
             var client = new JobClient(dataSource);
-            var job = (await client.EnqueueAsync(NewJob.Create("webhook", new { url = receiver.Url, payload = new { order = 42, note = "signed" } }))).Job;
+            using var enqueue = new HttpRequestMessage(HttpMethod.Post, new Uri(api, "/jobs"))
+            {
+                Content = JsonContent.Create(new { kind = "webhook", args = new { url = receiver.Url, payload = new { order = 42, note = "signed" } } }),
+            };
+            enqueue.Headers.Authorization = new AuthenticationHeaderValue("Bearer", stack.AdminKey);
+            using var response = await http.SendAsync(enqueue);
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST /jobs answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            var job = (await client.GetAsync((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64()))!;
+            Assert.Equal(new Uri($"/jobs/{job.Id}", UriKind.Relative), response.Headers.Location);
 
             var delivery = await receiver.Delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
             var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(delivery.Timestamp + "." + delivery.Body)));
@@ -42,6 +54,7 @@ public sealed class WholeStackTests
 
         var running = stack.Processes();
         Assert.Equal(2, running.Count(p => p.Command.Contains("Worker.dll", StringComparison.Ordinal)));
+        Assert.Single(running, p => p.Command.Contains("Api.dll", StringComparison.Ordinal));
         Assert.Contains(running, p => p.Command.Contains("postgres", StringComparison.Ordinal));
         Assert.Contains(running, p => p.Command.Contains("redis-server", StringComparison.Ordinal));
 
@@ -53,6 +66,9 @@ public sealed class WholeStackTests
         Assert.Contains("[run] stopped", stack.Output, StringComparison.Ordinal);
         Assert.Contains("[worker-1]", stack.Output, StringComparison.Ordinal);
         Assert.Contains("[migrator]", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("[api]", stack.Output, StringComparison.Ordinal);
+        Assert.Contains($"admin page:    http://127.0.0.1:{stack.ApiPort}/admin", stack.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(stack.AdminKey, stack.Output, StringComparison.Ordinal);
     }
 
     private static async Task<string> StatusOfAsync(HttpClient http, Uri health, RunScript stack)
