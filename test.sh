@@ -16,6 +16,12 @@ scripts/stack.sh up
 set -a; . .stack/env; set +a
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+step "browser for the admin page tests (Debian's chromium)"
+if ! command -v chromium >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+fi
+
 step "restore"
 dotnet restore Aspire.ci.slnf --verbosity quiet
 

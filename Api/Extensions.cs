@@ -38,9 +38,18 @@ public static class ApiServices
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
+            // Problems the framework itself answers (no route, wrong method, wrong content type)
+            // get the same three extensions as the Api's own.
             var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
-            context.ProblemDetails.Extensions.TryAdd(ApiProblem.FieldExtension, null);
-            context.ProblemDetails.Extensions.TryAdd(ApiProblem.ExpectedExtension, null);
+            var (field, expected) = status switch
+            {
+                StatusCodes.Status404NotFound => ("path", "a path the OpenAPI document at /openapi/v1.json lists"),
+                StatusCodes.Status405MethodNotAllowed => ("method", "a method this path allows (see /openapi/v1.json)"),
+                StatusCodes.Status415UnsupportedMediaType => ("Content-Type", "application/json"),
+                _ => ((string?)null, (string?)null),
+            };
+            context.ProblemDetails.Extensions.TryAdd(ApiProblem.FieldExtension, field);
+            context.ProblemDetails.Extensions.TryAdd(ApiProblem.ExpectedExtension, expected);
             context.ProblemDetails.Extensions.TryAdd(ApiProblem.RetryableExtension, ApiProblem.IsRetryable(status));
         });
         services.AddExceptionHandler<UnavailableExceptionHandler>();
@@ -55,6 +64,7 @@ public static class ApiServices
 
         services.AddSingleton<JsonBody>();
         services.AddSingleton<CacheStatus>();
+        services.AddSingleton<CacheWriter>();
         services.AddSingleton<JobIntake>();
         services.AddSingleton<JobReader>();
         services.AddSingleton<JobListing>();
@@ -74,6 +84,8 @@ public static class ApiServices
         app.UseStatusCodePages();
         app.UseMiddleware<HeaderSizeGuard>();
         app.UseStaticFiles(new StaticFileOptions { FileProvider = AdminApi.Files });
+        // Explicitly after the exception handler, so even a routing failure is a ProblemDetails.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();

@@ -16,8 +16,8 @@ public static class AdminApi
     /// <summary>Maps <c>/admin</c> (the page; its scripts and styles are static files under <c>/admin/</c>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
+        // Routing treats the trailing slash as optional: this also answers /admin/.
         app.MapGet("/admin", AdminPage).ExcludeFromDescription();
-        app.MapGet("/admin/", AdminPage).ExcludeFromDescription();
         return app;
     }
 

@@ -219,7 +219,6 @@ public static class JobsApi
         }
 
         var result = await act(services.Jobs, jobId, cancellationToken);
-        await services.Reader.InvalidateAsync(jobId, cancellationToken);
         switch (result.Outcome)
         {
             case JobActionOutcome.NotFound:
@@ -229,6 +228,8 @@ public static class JobsApi
                     $"The job is {result.PreviousState}: {result.Reason}.", "state", allowed, retryable: false);
         }
 
+        // A retried job is live again: its cached finalized copy must go.
+        await services.Reader.InvalidateAsync(jobId, cancellationToken);
         var (job, _) = await services.Reader.GetAsync(jobId, fresh: true, cancellationToken);
         return job is null ? NoSuchJob() : TypedResults.Ok(job);
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -47,6 +48,12 @@ public sealed class JsonBody(IOptions<ApiOptions> options)
             {
                 return (null, TooLarge(limit));
             }
+        }
+
+        // The parser checks UTF-8 only when a string is read, which would be too late for a clear 400.
+        if (!Utf8.IsValid(buffer.WrittenSpan))
+        {
+            return (null, ApiProblem.BadField("body", "JSON text in valid UTF-8", "The body is not valid UTF-8."));
         }
 
         try

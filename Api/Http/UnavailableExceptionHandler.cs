@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 
@@ -42,10 +41,11 @@ public sealed class UnavailableExceptionHandler(IProblemDetailsService problems,
         }).ConfigureAwait(false);
     }
 
+    // Npgsql wraps socket errors and timeouts in a transient NpgsqlException; a bare socket error
+    // or timeout comes from somewhere else (Redis) and is not the database's.
     private static bool IsUnavailable(Exception exception) => exception switch
     {
         NpgsqlException npgsql => npgsql.IsTransient,
-        TimeoutException or SocketException => true,
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
 }

@@ -10,7 +10,7 @@ namespace Api.Jobs;
 /// Reads one job for <c>GET /jobs/{id}</c> under the <see cref="CacheRules.FinalizedJob"/> rule:
 /// a finalized job is stored once read, a live one always comes from the database.
 /// </summary>
-public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, HybridCache cache)
+public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer)
 {
     /// <summary>The job, or null, and what the cache did.</summary>
     public async Task<(JobView? Job, CacheOutcome Outcome)> GetAsync(long id, bool fresh, CancellationToken cancellationToken)
@@ -37,13 +37,13 @@ public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, Hybri
             return (view, CacheOutcome.Bypass);
         }
 
-        await cache.SetAsync(key, view, CacheRules.FinalizedJob.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await writer.SetAsync(key, view, CacheRules.FinalizedJob, cancellationToken).ConfigureAwait(false);
         return (view, fresh ? CacheOutcome.Bypass : CacheOutcome.Miss);
     }
 
     /// <summary>Forgets the cached copy of a job that changed (a retried job is live again).</summary>
     public ValueTask InvalidateAsync(long id, CancellationToken cancellationToken) =>
-        cache.RemoveAsync(CacheRules.FinalizedJobKey(id), cancellationToken);
+        writer.RemoveAsync(CacheRules.FinalizedJobKey(id), CacheRules.FinalizedJob, cancellationToken);
 
     private async Task<string?> CreatedByAsync(long id, CancellationToken cancellationToken)
     {

@@ -11,7 +11,7 @@ namespace Api.Jobs;
 /// <c>jobs.kind</c> or <c>Api:Kinds</c> lists it (for Workers that are not running yet). The
 /// registered list is cached under <see cref="CacheRules.Kinds"/>.
 /// </summary>
-public sealed class KnownKinds(NpgsqlDataSource dataSource, HybridCache cache, CacheStatus status, IOptionsMonitor<ApiOptions> options)
+public sealed class KnownKinds(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, CacheStatus status, IOptionsMonitor<ApiOptions> options)
 {
     /// <summary>The index of the first job whose kind is unknown, or null when all are known.</summary>
     public async Task<int?> FirstUnknownAsync(IReadOnlyList<string> kinds, CancellationToken cancellationToken)
@@ -38,7 +38,7 @@ public sealed class KnownKinds(NpgsqlDataSource dataSource, HybridCache cache, C
         // A kind not in the cached list may have been registered since: look once more.
         status.Record(CacheRules.Kinds, CacheOutcome.Bypass);
         registered = await ReadRegisteredAsync(cancellationToken).ConfigureAwait(false);
-        await cache.SetAsync(CacheRules.KindsKey, registered, CacheRules.Kinds.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await writer.SetAsync(CacheRules.KindsKey, registered, CacheRules.Kinds, cancellationToken).ConfigureAwait(false);
         return FirstUnknown(kinds, configured, registered);
     }
 

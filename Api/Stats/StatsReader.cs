@@ -10,7 +10,7 @@ namespace Api.Stats;
 /// Computes <c>GET /stats</c> with the four queries of Sql/stats.sql in one round trip, and serves
 /// it under the <see cref="CacheRules.Stats"/> rule.
 /// </summary>
-public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, TimeProvider time)
+public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, TimeProvider time)
 {
     /// <summary>The statistics and what the cache did; <paramref name="fresh"/> recomputes and stores them.</summary>
     public async Task<(StatsView Stats, CacheOutcome Outcome)> GetAsync(bool fresh, CancellationToken cancellationToken)
@@ -18,7 +18,7 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
         if (fresh)
         {
             var stats = await ReadAsync(cancellationToken).ConfigureAwait(false);
-            await cache.SetAsync(CacheRules.StatsKey, stats, CacheRules.Stats.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await writer.SetAsync(CacheRules.StatsKey, stats, CacheRules.Stats, cancellationToken).ConfigureAwait(false);
             return (stats, CacheOutcome.Bypass);
         }
 
