@@ -28,7 +28,11 @@ if ! scripts/stack.sh status | grep -q "postgresql: running" || ! scripts/stack.
 fi
 say "infrastructure"
 scripts/stack.sh up
-set -a; . "$STACK_DIR/env"; set +a
+. "$STACK_DIR/env"
+# Each service gets only what the AppHost would give it: the stack's secrets (owner connection,
+# passwords) are removed from what it inherits, and its own variables are set explicitly.
+unset_stack=()
+for name in $(cut -d= -f1 "$STACK_DIR/env"); do unset_stack+=(-u "$name"); done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_ENVIRONMENT=${DOTNET_ENVIRONMENT:-Development}
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-$DOTNET_ENVIRONMENT}
 
@@ -71,7 +75,7 @@ supervise() {
   shift 3
   trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; exit 0' TERM INT
   while [ "$stopping" -eq 0 ]; do
-    (cd "$(bin "$project")" && exec env OTEL_SERVICE_NAME="$service" \
+    (cd "$(bin "$project")" && exec env "${unset_stack[@]}" OTEL_SERVICE_NAME="$service" \
       OTEL_RESOURCE_ATTRIBUTES="${OTEL_RESOURCE_ATTRIBUTES:+$OTEL_RESOURCE_ATTRIBUTES,}service.instance.id=$name" \
       "$@" dotnet "$project.dll") > >(prefix "$name") 2>&1 &
     child=$!
@@ -82,8 +86,8 @@ supervise() {
 }
 
 say "migrating"
-(cd "$(bin Migrator)" && exec env OTEL_SERVICE_NAME=migrator OTEL_RESOURCE_ATTRIBUTES="${OTEL_RESOURCE_ATTRIBUTES:+$OTEL_RESOURCE_ATTRIBUTES,}service.instance.id=migrator" \
-  ConnectionStrings__jobsdb="$JOBS_OWNER_CONNECTION" dotnet Migrator.dll apply) > >(prefix migrator) 2>&1 &
+(cd "$(bin Migrator)" && exec env "${unset_stack[@]}" OTEL_SERVICE_NAME=migrator OTEL_RESOURCE_ATTRIBUTES="${OTEL_RESOURCE_ATTRIBUTES:+$OTEL_RESOURCE_ATTRIBUTES,}service.instance.id=migrator" \
+  ConnectionStrings__jobsdb="$JOBS_OWNER_CONNECTION" Migrator__AppRolePassword="$Migrator__AppRolePassword" dotnet Migrator.dll apply) > >(prefix migrator) 2>&1 &
 migrator=$!
 supervisors+=("$migrator")
 wait "$migrator" || { say "the Migrator failed; nothing else is started"; stop_all; exit 1; }

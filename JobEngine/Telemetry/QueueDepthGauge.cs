@@ -11,12 +11,14 @@ namespace JobEngine.Telemetry;
 /// counter answers it. Every <see cref="Interval"/> one grouped count of the live jobs (a scan of
 /// the partial indexes, not of the history) is taken, and the gauge <c>job.queue.depth</c>
 /// (tags <c>job.queue</c>, <c>job.state</c>) reports the latest one, so collection never queries.
-/// A pair seen once and now empty reports 0 rather than vanishing.
+/// The queues the process serves report 0 per live state from the start, and a pair seen once
+/// and now empty reports 0 rather than vanishing, so an idle queue is a flat line, not a gap.
 /// </summary>
 public sealed partial class QueueDepthGauge : BackgroundService
 {
     private static readonly IReadOnlyDictionary<string, string> Queries = SqlFile.Load(typeof(QueueDepthGauge).Assembly, "telemetry.sql");
     private static readonly string CountLiveJobsByQueueAndState = Queries.Get(nameof(CountLiveJobsByQueueAndState));
+    private static readonly string[] LiveStates = [JobState.Available, JobState.Scheduled, JobState.Running, JobState.Retryable];
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -24,15 +26,24 @@ public sealed partial class QueueDepthGauge : BackgroundService
     private readonly Dictionary<(string Queue, string State), long> _depths = [];
     private readonly Lock _gate = new();
 
-    /// <summary>Creates the gauge on the engine's meter; sampling starts with the host.</summary>
-    public QueueDepthGauge(NpgsqlDataSource dataSource, IMeterFactory meters, TimeProvider time, ILogger<QueueDepthGauge> logger, TimeSpan interval)
+    /// <summary>Creates the gauge on the engine's meter, reporting <paramref name="servedQueues"/> from the start; sampling starts with the host.</summary>
+    public QueueDepthGauge(NpgsqlDataSource dataSource, IMeterFactory meters, TimeProvider time, ILogger<QueueDepthGauge> logger, TimeSpan interval, IEnumerable<string> servedQueues)
     {
+        ArgumentNullException.ThrowIfNull(servedQueues);
         ArgumentNullException.ThrowIfNull(meters);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         _dataSource = dataSource;
         _time = time;
         _logger = logger;
         Interval = interval;
+        foreach (var queue in servedQueues)
+        {
+            foreach (var state in LiveStates)
+            {
+                _depths[(queue, state)] = 0;
+            }
+        }
+
         meters.Create(JobTelemetry.Name).CreateObservableGauge(
             "job.queue.depth", Observe, "{job}", "Live jobs per queue and state (available, scheduled, running, retryable), sampled.");
     }

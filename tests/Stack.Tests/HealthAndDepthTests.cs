@@ -31,7 +31,7 @@ public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDat
     }
 
     [Fact]
-    public async Task The_queue_depth_gauge_reports_live_jobs_per_queue_and_state_and_zero_once_they_are_gone()
+    public async Task The_queue_depth_gauge_reports_served_queues_at_zero_live_jobs_per_queue_and_state_and_zero_once_they_are_gone()
     {
         var queue = "depth-" + Guid.NewGuid().ToString("N")[..8];
         var client = new JobClient(db.App);
@@ -42,8 +42,9 @@ public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDat
         ]);
         var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         await using var _ = services;
-        var gauge = new QueueDepthGauge(db.App, services.GetRequiredService<IMeterFactory>(), TimeProvider.System, NullLogger<QueueDepthGauge>.Instance, TimeSpan.FromSeconds(5));
+        var gauge = new QueueDepthGauge(db.App, services.GetRequiredService<IMeterFactory>(), TimeProvider.System, NullLogger<QueueDepthGauge>.Instance, TimeSpan.FromSeconds(5), [queue + "-idle"]);
 
+        var idle = Observe(queue + "-idle");
         await gauge.SampleAsync(CancellationToken.None);
         var before = Observe(queue);
         foreach (var job in jobs)
@@ -54,6 +55,8 @@ public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDat
         await gauge.SampleAsync(CancellationToken.None);
         var after = Observe(queue);
 
+        Assert.Equal(4, idle.Count);
+        Assert.All(idle.Values, depth => Assert.Equal(0, depth));
         Assert.Equal(2, before["available"]);
         Assert.Equal(1, before["scheduled"]);
         Assert.Equal(0, after["available"]);

@@ -38,7 +38,7 @@ public sealed class RunScript : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public string Output => string.Join('\n', _output);
 
-    public static RunScript Start(int workers)
+    public static RunScript Start(int workers, IReadOnlyDictionary<string, string>? environment = null)
     {
         var root = WorkerProcess.RepositoryRoot();
         var stackDir = Path.Combine(Path.GetTempPath(), "run-test-" + Guid.NewGuid().ToString("N")[..8]);
@@ -68,6 +68,11 @@ public sealed class RunScript : IAsyncDisposable
             ["NO_BUILD"] = "1",
             ["RUN_TEST_MARKER"] = marker,
         })
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
         }
@@ -120,6 +125,12 @@ public sealed class RunScript : IAsyncDisposable
 
         return found;
     }
+
+    /// <summary>The environment a process of this run was started with.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentOf(int pid) =>
+        File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : "");
 
     /// <summary>What Ctrl+C or an orchestrator's stop does: SIGTERM to run.sh.</summary>
     public void Terminate()

@@ -17,10 +17,19 @@ namespace Stack.Tests;
 public sealed class WholeStackTests
 {
     [Fact]
-    public async Task Run_script_starts_the_stack_delivers_a_signed_webhook_and_leaves_nothing_running_after_sigterm()
+    public async Task Run_script_starts_the_stack_delivers_a_signed_webhook_exports_over_otlp_and_leaves_nothing_running_after_sigterm()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var stack = RunScript.Start(workers: 2);
+        await using var otlp = await OtlpReceiver.StartAsync();
+        await using var stack = RunScript.Start(workers: 2, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=run-test",
+        });
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
         var api = new Uri($"http://127.0.0.1:{stack.ApiPort}");
@@ -53,8 +62,30 @@ public sealed class WholeStackTests
         }
 
         var running = stack.Processes();
-        Assert.Equal(2, running.Count(p => p.Command.Contains("Worker.dll", StringComparison.Ordinal)));
-        Assert.Single(running, p => p.Command.Contains("Api.dll", StringComparison.Ordinal));
+        var workers = running.Where(p => p.Command.Contains("Worker.dll", StringComparison.Ordinal)).Select(p => RunScript.EnvironmentOf(p.Pid)).ToList();
+        var apiProcess = RunScript.EnvironmentOf(Assert.Single(running, p => p.Command.Contains("Api.dll", StringComparison.Ordinal)).Pid);
+        Assert.Equal(2, workers.Count);
+        AssertInjected(apiProcess, "api", "api", ("Api__Keys__admin__Scope", "admin"), ("Api__Keys__admin__Hash", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(stack.AdminKey)))));
+        Assert.StartsWith(environment["ConnectionStrings__cache"], apiProcess["ConnectionStrings__cache"], StringComparison.Ordinal);
+        Assert.Equal(["worker-1", "worker-2"], workers.Select(w => w["OTEL_RESOURCE_ATTRIBUTES"].Split("service.instance.id=")[1]).Order());
+        Assert.All(workers, w => AssertInjected(w, "worker", w["OTEL_RESOURCE_ATTRIBUTES"].Split("service.instance.id=")[1], ("Webhooks__SigningSecret", secret)));
+
+        // Every service exported its three signals to the endpoint it was given, and no secret with them.
+        foreach (var (signal, names) in new[]
+        {
+            ("traces", new[] { "POST /jobs", "job webhook", "service.instance.id", "worker-1", "api" }),
+            ("metrics", new[] { "job.queue.depth", "job.completed", "http.server.request.duration", "db.client.operation.duration" }),
+            ("logs", new[] { "worker-2", "Now listening on" }),
+        })
+        {
+            await Eventually.WaitForAsync(() => Task.FromResult(otlp.Which(signal, names)), found => !found.Contains(": no", StringComparison.Ordinal), $"{signal} exported over OTLP");
+        }
+
+        var exported = otlp.Text("traces") + otlp.Text("metrics") + otlp.Text("logs");
+        foreach (var leaked in new[] { stack.AdminKey, secret, environment["Migrator__AppRolePassword"], environment["PGPASSWORD"] })
+        {
+            Assert.DoesNotContain(leaked, exported, StringComparison.Ordinal);
+        }
         Assert.Contains(running, p => p.Command.Contains("postgres", StringComparison.Ordinal));
         Assert.Contains(running, p => p.Command.Contains("redis-server", StringComparison.Ordinal));
 
@@ -69,6 +100,23 @@ public sealed class WholeStackTests
         Assert.Contains("[api]", stack.Output, StringComparison.Ordinal);
         Assert.Contains($"admin page:    http://127.0.0.1:{stack.ApiPort}/admin", stack.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(stack.AdminKey, stack.Output, StringComparison.Ordinal);
+    }
+
+    // What the AppHost injects, and nothing of the stack's secrets a service does not need.
+    private static void AssertInjected(IReadOnlyDictionary<string, string> process, string service, string instance, params (string Name, string Value)[] own)
+    {
+        Assert.Equal(service, process["OTEL_SERVICE_NAME"]);
+        Assert.Equal($"deployment.environment=run-test,service.instance.id={instance}", process["OTEL_RESOURCE_ATTRIBUTES"]);
+        Assert.Equal("500", process["OTEL_METRIC_EXPORT_INTERVAL"]);
+        Assert.Contains("Username=jobs_app", process["ConnectionStrings__jobsdb"], StringComparison.Ordinal);
+        foreach (var (name, value) in own)
+        {
+            Assert.Equal(value, process[name]);
+        }
+
+        Assert.DoesNotContain("JOBS_OWNER_CONNECTION", process.Keys);
+        Assert.DoesNotContain("PGPASSWORD", process.Keys);
+        Assert.DoesNotContain("Migrator__AppRolePassword", process.Keys);
     }
 
     private static async Task<string> StatusOfAsync(HttpClient http, Uri health, RunScript stack)
