@@ -52,9 +52,9 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
                 "queue" => TryString(value, required: false, out queue),
                 "idempotencyKey" when allowKeyField => TryString(value, required: false, out key),
                 "args" => TryObject(value, out args),
-                "priority" => TryShort(value, out priority),
-                "maxAttempts" => TryShort(value, out maxAttempts),
-                "runAt" => TryTime(value, out runAt),
+                "priority" => TryOptional(value, JsonValueKind.Number, static (JsonElement e, out short n) => e.TryGetInt16(out n), out priority),
+                "maxAttempts" => TryOptional(value, JsonValueKind.Number, static (JsonElement e, out short n) => e.TryGetInt16(out n), out maxAttempts),
+                "runAt" => TryOptional(value, JsonValueKind.String, static (JsonElement e, out DateTimeOffset t) => e.TryGetDateTimeOffset(out t), out runAt),
                 _ => (bool?)null,
             };
             switch (known)
@@ -108,34 +108,22 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
         return json.Length > 0;
     }
 
-    private static bool TryShort(JsonElement value, out short? number)
+    private delegate bool TryRead<T>(JsonElement value, out T result);
+
+    // An optional field: null or absent keeps the default; otherwise it must be of the JSON kind
+    // expected and read without loss (no fraction, no overflow, a real date).
+    private static bool TryOptional<T>(JsonElement value, JsonValueKind kind, TryRead<T> read, out T? result)
+        where T : struct
     {
-        number = null;
+        result = null;
         if (value.ValueKind == JsonValueKind.Null)
         {
             return true;
         }
 
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt16(out var n))
+        if (value.ValueKind == kind && read(value, out var parsed))
         {
-            number = n;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool TryTime(JsonElement value, out DateTimeOffset? time)
-    {
-        time = null;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-
-        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var t))
-        {
-            time = t;
+            result = parsed;
             return true;
         }
 
