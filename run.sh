@@ -22,10 +22,10 @@ HAS_API=0; [ -f "$ROOT/Api/Api.csproj" ] && HAS_API=1
 
 say() { echo "[run] $*"; }
 
+# Stopped at the end only if this run starts it (a stack test.sh or the user started stays up).
 started_stack=0
-if ! scripts/stack.sh status | grep -q "postgresql: running" || ! scripts/stack.sh status | grep -q "redis: running"; then
-  started_stack=1
-fi
+stack_status=$(scripts/stack.sh status)
+case "$stack_status" in *"postgresql: running"*"redis: running"*) ;; *) started_stack=1 ;; esac
 say "infrastructure"
 scripts/stack.sh up
 . "$STACK_DIR/env"
