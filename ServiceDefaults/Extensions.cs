@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -13,7 +15,8 @@ namespace Microsoft.Extensions.Hosting;
 /// What every service of the stack shares, in the shape of the Aspire template: OpenTelemetry
 /// (logs, metrics, traces), default health checks, service discovery and resilient HttpClients.
 /// On top of the template: Npgsql's own meter and activity source (database call counts and
-/// spans) and the job engine's source and meter (<c>JobEngine</c>).
+/// spans), the job engine's source and meter (<c>JobEngine</c>), console lines carrying trace and
+/// span ids, and secrets masked in every log sink.
 /// </summary>
 public static class Extensions
 {
@@ -38,20 +41,25 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Logs with trace and span ids, metrics and traces, exported over OTLP when configured.</summary>
+    /// <summary>Logs with trace and span ids (secrets masked), metrics and traces, exported over OTLP when configured.</summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
         // Npgsql logs each command's text at Information; a DDL text can hold a secret
         // (ALTER ROLE ... PASSWORD), so command logs stop at Warning whatever the configuration says.
         builder.Logging.AddFilter("Npgsql.Command", LogLevel.Warning);
+        builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        builder.Logging.AddConsoleFormatter<TraceConsoleFormatter, ConsoleFormatterOptions>();
+        builder.Logging.AddConsole(options => options.FormatterName = TraceConsoleFormatter.FormatterName);
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
 
+        // Registered before any exporter (OTLP below, or a test's), so every exporter gets masked records.
         builder.Services.AddOpenTelemetry()
+            .WithLogging(logging => logging.AddProcessor<RedactingLogProcessor>())
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()

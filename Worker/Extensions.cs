@@ -1,4 +1,5 @@
 using JobEngine;
+using JobEngine.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Worker.Handlers;
 
@@ -15,6 +16,7 @@ public static class WorkerServices
             ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
         builder.Services.AddJobEngine(NamedConnection(connectionString, "worker"));
         builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
+        builder.Services.AddJobQueueDepthGauge(builder.Configuration.GetValue<TimeSpan?>("Jobs:QueueDepthInterval"));
         builder.Services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
         builder.Services.AddHealthChecks()
             .AddCheck<NpgsqlDataSourceHealthCheck>("postgresql")

@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+using JobEngine;
+using JobEngine.Telemetry;
+using JobEngine.Tests;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Stack.Tests;
+
+/// <summary>The Redis health check and the queue-depth gauge, against the real servers.</summary>
+public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDatabase>
+{
+    [Fact]
+    public async Task The_redis_check_is_healthy_on_the_real_server_and_unhealthy_when_it_cannot_be_reached()
+    {
+        var options = ConfigurationOptions.Parse(TestDatabase.Env("ConnectionStrings__cache"));
+        options.AbortOnConnectFail = false;
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        var unreachableOptions = ConfigurationOptions.Parse("127.0.0.1:1,connectTimeout=200,asyncTimeout=500");
+        unreachableOptions.AbortOnConnectFail = false;
+        await using var unreachable = await ConnectionMultiplexer.ConnectAsync(unreachableOptions);
+
+        var healthy = await Check(new RedisHealthCheck(redis));
+        var unhealthy = await Check(new RedisHealthCheck(unreachable));
+
+        Assert.Equal(HealthStatus.Healthy, healthy.Status);
+        Assert.Equal(HealthStatus.Unhealthy, unhealthy.Status);
+    }
+
+    [Fact]
+    public async Task The_queue_depth_gauge_reports_served_queues_at_zero_live_jobs_per_queue_and_state_and_zero_once_they_are_gone()
+    {
+        var queue = "depth-" + Guid.NewGuid().ToString("N")[..8];
+        var client = new JobClient(db.App);
+        var jobs = await client.EnqueueManyAsync([
+            NewJob.Create("noop", new { }) with { Queue = queue },
+            NewJob.Create("noop", new { }) with { Queue = queue },
+            NewJob.Create("noop", new { }) with { Queue = queue, RunAt = DateTimeOffset.UtcNow.AddHours(1) },
+        ]);
+        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        await using var _ = services;
+        var gauge = new QueueDepthGauge(db.App, services.GetRequiredService<IMeterFactory>(), TimeProvider.System, NullLogger<QueueDepthGauge>.Instance, TimeSpan.FromSeconds(5), [queue + "-idle"]);
+
+        var idle = Observe(queue + "-idle");
+        await gauge.SampleAsync(CancellationToken.None);
+        var before = Observe(queue);
+        foreach (var job in jobs)
+        {
+            await client.CancelAsync(job.Job.Id);
+        }
+
+        await gauge.SampleAsync(CancellationToken.None);
+        var after = Observe(queue);
+
+        Assert.Equal(4, idle.Count);
+        Assert.All(idle.Values, depth => Assert.Equal(0, depth));
+        Assert.Equal(2, before["available"]);
+        Assert.Equal(1, before["scheduled"]);
+        Assert.Equal(0, after["available"]);
+        Assert.Equal(0, after["scheduled"]);
+        Assert.DoesNotContain("cancelled", after.Keys);
+    }
+
+    private static Task<HealthCheckResult> Check(IHealthCheck check) =>
+        check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("redis", check, HealthStatus.Unhealthy, null) });
+
+    // Reads job.queue.depth as a metrics pipeline would: by observing the instrument.
+    private static Dictionary<string, long> Observe(string queue)
+    {
+        var depths = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == JobTelemetry.Name && instrument.Name == "job.queue.depth")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var tagMap = tags.ToArray().ToDictionary(t => t.Key, t => t.Value as string);
+            if (tagMap["job.queue"] == queue)
+            {
+                depths[tagMap["job.state"]!] = value;
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return depths;
+    }
+}
