@@ -1,0 +1,24 @@
+using JobEngine.Sql;
+
+namespace Bench;
+
+/// <summary>Why it exists: the driver's SQL lives in <c>Sql/bench.sql</c>; this names each query once.</summary>
+internal static class BenchSql
+{
+    private static readonly IReadOnlyDictionary<string, string> Queries = SqlFile.Load(typeof(BenchSql).Assembly, "bench.sql");
+
+    /// <summary>The engine's own queries, so the ceiling runs exactly the SQL the Worker runs.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Engine = SqlFile.Load(typeof(JobEngine.JobClient).Assembly, "job.sql");
+
+    public static readonly string RemainingOurs = Queries.Get(nameof(RemainingOurs));
+    public static readonly string RemainingGraphile = Queries.Get(nameof(RemainingGraphile));
+    public static readonly string RemainingPgBoss = Queries.Get(nameof(RemainingPgBoss));
+    public static readonly string RemainingHangfire = Queries.Get(nameof(RemainingHangfire));
+    public static readonly string KindRegistered = Queries.Get(nameof(KindRegistered));
+    public static readonly string OursStartLatencies = Queries.Get(nameof(OursStartLatencies));
+    public static readonly string SeedFinalizedJobs = Queries.Get(nameof(SeedFinalizedJobs));
+    public static readonly string CountJobs = Queries.Get(nameof(CountJobs));
+    public static readonly string StatementStats = Queries.Get(nameof(StatementStats));
+    public static readonly string ServerSettings = Queries.Get(nameof(ServerSettings));
+    public static readonly string PlainCreateIndexes = Queries.Get(nameof(PlainCreateIndexes));
+}

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Bench.Contenders;
+
+namespace Bench.Scenarios;
+
+/// <summary>One timed drain: its rate, the workers' peak memory, and the statements it cost.</summary>
+internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements);
+
+/// <summary>
+/// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
+/// into a fresh database, then P worker processes drain them. Every contender is timed the same
+/// way, from outside: the remaining-jobs count is read every 50 ms; the clock starts at the first
+/// reading below N (so process start-up is not counted) and stops at the first reading of 0.
+/// Scenarios <c>drain</c> (1 process) and <c>scale</c> (2 and 4) both use it.
+/// </summary>
+internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Results results)
+{
+    public async Task<DrainRun> MeasureAsync(Contender contender, int processes, int jobs, BenchDatabase? aged, CancellationToken cancellationToken)
+    {
+        var db = aged ?? await BenchDatabase.CreateAsync(env, contender.Name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (aged is null)
+            {
+                await contender.SetupAsync(db, cancellationToken).ConfigureAwait(false);
+            }
+
+            await contender.EnqueueAsync(db, jobs, cancellationToken).ConfigureAwait(false);
+            var before = await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false);
+            var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
+            try
+            {
+                var (seen, seconds) = await TimeDrainAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
+                var rss = workers.Max(w => w.PeakRssMb());
+                var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
+                return new DrainRun(seen / seconds, rss, statements);
+            }
+            finally
+            {
+                foreach (var worker in workers)
+                {
+                    await worker.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                    worker.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            if (aged is null)
+            {
+                await db.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<(long Jobs, double Seconds)> TimeDrainAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        double? firstAt = null;
+        long firstRemaining = jobs;
+        var deadline = TimeSpan.FromSeconds(60 + (jobs / 500.0));
+        using var timer = new PeriodicTimer(BenchPlan.DrainPoll);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var remaining = await db.ScalarAsync(contender.RemainingSql, cancellationToken).ConfigureAwait(false);
+            var now = clock.Elapsed.TotalSeconds;
+            if (firstAt is null && remaining < jobs)
+            {
+                // Drained before the first reading (tiny quick runs): fall back to the poll period.
+                firstAt = remaining == 0 ? now - BenchPlan.DrainPoll.TotalSeconds : now;
+                firstRemaining = remaining == 0 ? jobs : remaining;
+                if (remaining > 0)
+                {
+                    continue;
+                }
+            }
+
+            if (remaining == 0 && firstAt is { } start)
+            {
+                return (firstRemaining, Math.Max(now - start, BenchPlan.DrainPoll.TotalSeconds));
+            }
+
+            if (clock.Elapsed > deadline || workers.Any(w => w.HasExited))
+            {
+                var exited = workers.FirstOrDefault(w => w.HasExited);
+                throw new TimeoutException($"{contender.Name} did not drain {jobs} jobs ({remaining} left after {clock.Elapsed.TotalSeconds:0} s)"
+                    + (exited is null ? "." : $"; {exited.Describe()} exited: {string.Join(" | ", exited.Lines.TakeLast(8))}"));
+            }
+        }
+
+        throw new OperationCanceledException(cancellationToken);
+    }
+
+    /// <summary>Scenario <c>drain</c>: every contender, one worker process, median of the plan's runs.</summary>
+    public async Task RunAsync(IReadOnlyList<Contender> contenders, CancellationToken cancellationToken)
+    {
+        foreach (var contender in contenders)
+        {
+            var jobs = plan.JobsFor(contender.Name);
+            var runs = new List<DrainRun>();
+            for (var i = 0; i < plan.Runs; i++)
+            {
+                runs.Add(await MeasureAsync(contender, 1, jobs, null, cancellationToken).ConfigureAwait(false));
+            }
+
+            results.Add("drain", contender.Name, "jobs_per_s", Stats.Median(runs.Select(r => r.JobsPerSecond)), "jobs/s");
+            results.Add("drain", contender.Name, "jobs", jobs, "jobs");
+            results.Add("drain", contender.Name, "runs", plan.Runs, "runs");
+            results.Add("drain", contender.Name, "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
+            AddProfile(contender.Name, runs[^1].Statements, jobs);
+            if (contender.Name == "ours")
+            {
+                results.Add("drain", "ours", "claim_ms_mean", Stats.Median(runs.Select(ClaimMeanMs)), "ms");
+            }
+        }
+    }
+
+    /// <summary>Mean time of our claim statement per call, the engine's hot path.</summary>
+    public static double ClaimMeanMs(DrainRun run) =>
+        run.Statements.FirstOrDefault(s => s.Query.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal) && s.Query.Contains("attempted_by", StringComparison.Ordinal))?.MeanMs ?? double.NaN;
+
+    private static string Shorten(string query) =>
+        (query.Length > 140 ? query[..140] + "…" : query).Replace("|", "\\|", StringComparison.Ordinal);
+
+    private void AddProfile(string contender, List<StatementCost> statements, int jobs)
+    {
+        var total = statements.Sum(s => s.TotalMs);
+        results.Profile.Add($"**{contender}** (one drain of {jobs:N0} jobs): {total:N0} ms of statement time in PostgreSQL, {total / jobs * 1000:N1} µs per job. Top statements:");
+        results.Profile.Add("");
+        results.Profile.Add("| calls | total ms | mean ms | rows | statement |");
+        results.Profile.Add("|---:|---:|---:|---:|---|");
+        foreach (var s in statements.Take(5))
+        {
+            results.Profile.Add($"| {s.Calls:N0} | {s.TotalMs:N0} | {s.MeanMs:0.###} | {s.Rows:N0} | `{Shorten(s.Query)}` |");
+        }
+
+        results.Profile.Add("");
+    }
+}

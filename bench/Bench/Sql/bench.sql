@@ -1,0 +1,62 @@
+-- Queries of the benchmark driver, one per name. None is built from input; the only variable
+-- parts are parameters.
+
+-- name: RemainingOurs
+-- Jobs not yet finalized: the partial indexes of migration 1 answer it without reading history.
+SELECT (SELECT count(*) FROM jobs.job WHERE state IN ('available', 'scheduled', 'retryable'))
+     + (SELECT count(*) FROM jobs.job WHERE state = 'running');
+
+-- name: RemainingGraphile
+-- Graphile Worker deletes a job when it completes.
+SELECT count(*) FROM graphile_worker._private_jobs;
+
+-- name: RemainingPgBoss
+SELECT count(*) FROM pgboss.job WHERE state < 'completed';
+
+-- name: RemainingHangfire
+-- Hangfire.PostgreSql deletes a job's queue row when the job is done.
+SELECT count(*) FROM hangfire.jobqueue;
+
+-- name: KindRegistered
+-- Our Worker registers its kinds when it starts: the sign that it is up.
+SELECT count(*) FROM jobs.kind WHERE kind = 'noop';
+
+-- name: OursStartLatencies
+-- Enqueue-to-start of every job created in the window, on the database clock.
+SELECT extract(epoch FROM attempted_at - created_at) * 1000
+FROM jobs.job
+WHERE created_at >= to_timestamp($1 / 1000.0)
+  AND created_at < to_timestamp($2 / 1000.0)
+  AND attempted_at IS NOT NULL;
+
+-- name: SeedFinalizedJobs
+-- History: $1 completed jobs, as a busy system leaves them behind between prunes.
+INSERT INTO jobs.job (state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at, attempted_at, finalized_at)
+SELECT 'completed', 'default', 'noop', '{}', 5, 1, 25, t, t, t, t
+FROM (SELECT now() - (g * interval '1 millisecond') AS t FROM generate_series(1, $1) AS g) AS s;
+
+-- name: CountJobs
+SELECT count(*) FROM jobs.job;
+
+-- name: StatementStats
+-- Cumulative statement statistics of this database (pg_stat_statements): the driver diffs two snapshots.
+-- Comment lines are cut and white space folded, so the text reads as one line.
+SELECT queryid, calls, total_exec_time, rows, trim(regexp_replace(regexp_replace(query, '--[^\n]*', '', 'g'), '\s+', ' ', 'g'))
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND queryid IS NOT NULL;
+
+-- name: ServerSettings
+SELECT name, setting, coalesce(unit, '')
+FROM pg_settings
+WHERE name IN ('server_version', 'shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
+               'wal_level', 'max_wal_size', 'work_mem', 'maintenance_work_mem', 'effective_cache_size',
+               'checkpoint_timeout', 'autovacuum', 'jit', 'shared_preload_libraries')
+ORDER BY name;
+
+-- name: PlainCreateIndexes
+-- The same three indexes as migration 2, built the blocking way: each holds a SHARE lock, so
+-- every insert waits until it is done.
+CREATE INDEX job_state_id_idx ON jobs.job (state, id);
+CREATE INDEX job_queue_id_idx ON jobs.job (queue, id);
+CREATE INDEX job_kind_id_idx ON jobs.job (kind, id);
