@@ -31,6 +31,11 @@ internal static class BenchRunner
             e.Cancel = true;
             cancel.Cancel();
         };
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
         var token = cancel.Token;
         var clock = Stopwatch.StartNew();
         var results = new Results();

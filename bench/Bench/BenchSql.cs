@@ -20,5 +20,7 @@ internal static class BenchSql
     public static readonly string CountJobs = Queries.Get(nameof(CountJobs));
     public static readonly string StatementStats = Queries.Get(nameof(StatementStats));
     public static readonly string ServerSettings = Queries.Get(nameof(ServerSettings));
+    public static readonly string MaxJobId = Queries.Get(nameof(MaxJobId));
+    public static readonly string OursDrainDiagnosis = Queries.Get(nameof(OursDrainDiagnosis));
     public static readonly string PlainCreateIndexes = Queries.Get(nameof(PlainCreateIndexes));
 }

@@ -53,6 +53,13 @@ internal abstract class Contender(BenchEnvironment env)
         return latencies;
     }
 
+    /// <summary>Marks where a drain's jobs start, for <see cref="DiagnoseDrainAsync"/>.</summary>
+    public virtual Task<long> DrainMarkAsync(BenchDatabase db, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    /// <summary>Figures only this contender's tables can give about the drain that started at <paramref name="mark"/>.</summary>
+    public virtual Task<Dictionary<string, double>> DiagnoseDrainAsync(BenchDatabase db, long mark, CancellationToken cancellationToken) =>
+        Task.FromResult(new Dictionary<string, double>());
+
     protected string LogFile(string what) => Path.Combine(Env.WorkDir, $"{Name}-{what}-{DateTime.UtcNow:HHmmss.fff}.log");
 
     protected static ProducerSummary ParseSummary(IReadOnlyList<string> lines) =>

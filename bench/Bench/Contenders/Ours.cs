@@ -85,6 +85,27 @@ internal sealed class Ours(BenchEnvironment env) : Contender(env)
             Env.WorkDir, new Dictionary<string, string> { ["BENCH_CONNECTION"] = db.AppConnection }, LogFile("producer"));
     }
 
+    public override Task<long> DrainMarkAsync(BenchDatabase db, CancellationToken cancellationToken) =>
+        db.ScalarAsync(BenchSql.MaxJobId, cancellationToken);
+
+    /// <summary>
+    /// Rescued jobs (their first run's outcome was lost and they waited out a lease), and the rate
+    /// until 90% were finalized, which shows the engine's pace apart from such a stall.
+    /// </summary>
+    public override async Task<Dictionary<string, double>> DiagnoseDrainAsync(BenchDatabase db, long mark, CancellationToken cancellationToken)
+    {
+        await using var command = db.OwnerSource.CreateCommand(BenchSql.OursDrainDiagnosis);
+        command.Parameters.Add(new() { Value = mark });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var seconds = reader.IsDBNull(1) ? double.NaN : Convert.ToDouble(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
+        return new()
+        {
+            ["rescued_jobs"] = reader.GetInt64(0),
+            ["jobs_per_s_first_90_percent"] = 0.9 * reader.GetInt64(2) / seconds,
+        };
+    }
+
     public override Task<List<double>> StartLatenciesAsync(BenchDatabase db, IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken) =>
         db.DoublesAsync(BenchSql.OursStartLatencies, cancellationToken, (double)fromUnixMs, (double)toUnixMs);
 }

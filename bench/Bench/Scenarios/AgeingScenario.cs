@@ -31,6 +31,7 @@ internal sealed class AgeingScenario(BenchEnvironment env, BenchPlan plan, Resul
         results.Add("ageing", "ours", "aged_vs_empty_percent", aged / empty * 100, "%");
         results.Add("ageing", "ours", "claim_ms_mean_empty", results.Find("drain", "ours", "claim_ms_mean") ?? double.NaN, "ms");
         results.Add("ageing", "ours", "claim_ms_mean_aged", Stats.Median(runs.Select(DrainScenario.ClaimMeanMs)), "ms");
+        drain.AddDiagnosis("ageing", "ours", runs);
         results.Add("ageing", "ours", "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
         return db;
     }

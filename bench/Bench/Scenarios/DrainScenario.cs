@@ -4,7 +4,7 @@ using Bench.Contenders;
 namespace Bench.Scenarios;
 
 /// <summary>One timed drain: its rate, the workers' peak memory, and the statements it cost.</summary>
-internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements);
+internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis);
 
 /// <summary>
 /// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
@@ -25,6 +25,7 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 await contender.SetupAsync(db, cancellationToken).ConfigureAwait(false);
             }
 
+            var mark = await contender.DrainMarkAsync(db, cancellationToken).ConfigureAwait(false);
             await contender.EnqueueAsync(db, jobs, cancellationToken).ConfigureAwait(false);
             var before = await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false);
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
@@ -33,7 +34,8 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 var (seen, seconds) = await TimeDrainAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
                 var rss = workers.Max(w => w.PeakRssMb());
                 var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
-                return new DrainRun(seen / seconds, rss, statements);
+                var diagnosis = await contender.DiagnoseDrainAsync(db, mark, cancellationToken).ConfigureAwait(false);
+                return new DrainRun(seen / seconds, rss, statements, diagnosis);
             }
             finally
             {
@@ -108,9 +110,24 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             results.Add("drain", contender.Name, "runs", plan.Runs, "runs");
             results.Add("drain", contender.Name, "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
             AddProfile(contender.Name, runs[^1].Statements, jobs);
+            AddDiagnosis("drain", contender.Name, runs);
             if (contender.Name == "ours")
             {
                 results.Add("drain", "ours", "claim_ms_mean", Stats.Median(runs.Select(ClaimMeanMs)), "ms");
+            }
+        }
+    }
+
+    /// <summary>The contender's own diagnosis figures, median over the runs (and the worst run's).</summary>
+    public void AddDiagnosis(string scenario, string contender, List<DrainRun> runs)
+    {
+        foreach (var key in runs.SelectMany(r => r.Diagnosis.Keys).Distinct())
+        {
+            var values = runs.Select(r => r.Diagnosis.GetValueOrDefault(key, double.NaN)).ToList();
+            results.Add(scenario, contender, key, Stats.Median(values), key.StartsWith("jobs_per_s", StringComparison.Ordinal) ? "jobs/s" : "jobs");
+            if (key == "rescued_jobs")
+            {
+                results.Add(scenario, contender, "rescued_jobs_max", values.Max(), "jobs");
             }
         }
     }

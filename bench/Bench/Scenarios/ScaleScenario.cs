@@ -20,12 +20,13 @@ internal sealed class ScaleScenario(BenchPlan plan, Results results, DrainScenar
             foreach (var processes in plan.ScaleProcesses)
             {
                 var runs = new List<DrainRun>();
-                for (var i = 0; i < Math.Max(1, plan.Runs - 1); i++)
+                for (var i = 0; i < plan.ScaleRuns; i++)
                 {
                     runs.Add(await drain.MeasureAsync(contender, processes, jobs, null, cancellationToken).ConfigureAwait(false));
                 }
 
                 results.Add("scale", contender.Name, $"jobs_per_s_{processes}_processes", Stats.Median(runs.Select(r => r.JobsPerSecond)), "jobs/s");
+                drain.AddDiagnosis("scale", $"{contender.Name}", runs.Select(r => r with { Diagnosis = r.Diagnosis.ToDictionary(d => $"{d.Key}_{processes}_processes", d => d.Value) }).ToList());
                 results.Add("scale", contender.Name, $"peak_rss_mb_{processes}_processes", runs.Max(r => r.PeakRssMb), "MB");
             }
         }

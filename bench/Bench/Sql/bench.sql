@@ -60,3 +60,15 @@ ORDER BY name;
 CREATE INDEX job_state_id_idx ON jobs.job (state, id);
 CREATE INDEX job_queue_id_idx ON jobs.job (queue, id);
 CREATE INDEX job_kind_id_idx ON jobs.job (kind, id);
+
+-- name: MaxJobId
+SELECT coalesce(max(id), 0) FROM jobs.job;
+
+-- name: OursDrainDiagnosis
+-- For the jobs of one drain (id above $1): how many were rescued after their lease ran out (a
+-- run whose outcome was lost), and the seconds from the first claim until 90% were finalized.
+SELECT count(*) FILTER (WHERE errors @> '[{"type": "LeaseExpired"}]'),
+       extract(epoch FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY finalized_at) - min(attempted_at)),
+       count(*)
+FROM jobs.job
+WHERE id > $1;
