@@ -4,7 +4,7 @@ namespace Bench.Contenders;
 /// Why it exists: Graphile Worker and pg-boss run from bench/peers/peer.mjs on the machine's
 /// Node.js, installed from npm by bench/run.sh; this drives that script as a contender.
 /// </summary>
-internal sealed class NodePeer(BenchEnvironment env, string name, string peer, string remainingSql, string settings) : Contender(env)
+internal sealed class NodePeer(BenchEnvironment env, string name, string peer, string remainingSql, string settings) : ProcessPeer(env)
 {
     public override string Name => name;
 
@@ -18,36 +18,7 @@ internal sealed class NodePeer(BenchEnvironment env, string name, string peer, s
     public static NodePeer PgBoss(BenchEnvironment env) => new(env, "pg-boss", "pgboss", BenchSql.RemainingPgBoss,
         "pg-boss 12.38.0: work() batchSize 100, localConcurrency 1, pollingIntervalSeconds 0.5, burstWhenBatchFull true, useListenNotify true with queue notify true, pool max 10, supervise and schedule off; jobs added with insert() in batches of 5,000");
 
-    private Dictionary<string, string> Environment(BenchDatabase db, string latencyFile = "") => new()
-    {
-        ["BENCH_DATABASE_URL"] = db.OwnerUrl,
-        ["BENCH_LATENCY_FILE"] = latencyFile,
-    };
-
-    private ChildProcess Node(BenchDatabase db, string what, IEnumerable<string> args, string latencyFile = "") =>
-        ChildProcess.Start("node", ["peer.mjs", peer, .. args], Env.PeersDir, Environment(db, latencyFile), LogFile(what));
-
-    public override async Task SetupAsync(BenchDatabase db, CancellationToken cancellationToken)
-    {
-        using var setup = Node(db, "setup", ["setup"]);
-        await setup.WaitForSuccessAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
-    }
-
-    public override async Task EnqueueAsync(BenchDatabase db, int count, CancellationToken cancellationToken)
-    {
-        using var enqueue = Node(db, "enqueue", ["enqueue", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await enqueue.WaitForSuccessAsync(TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false);
-    }
-
-    public override ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile) => Node(db, $"worker{index}", ["work"], latencyFile);
-
-    public override Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken) =>
-        worker.WaitForLineAsync("ready", TimeSpan.FromSeconds(60), cancellationToken);
-
-    public override async Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken)
-    {
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        using var producer = Node(db, "producer", ["produce", rate.ToString(inv), seconds.ToString(inv)]);
-        return ParseSummary(await producer.WaitForSuccessAsync(TimeSpan.FromSeconds(seconds + 60), cancellationToken).ConfigureAwait(false));
-    }
+    protected override ChildProcess Start(BenchDatabase db, string what, IEnumerable<string> args, string latencyFile = "") =>
+        ChildProcess.Start("node", ["peer.mjs", peer, .. args], Env.PeersDir,
+            new Dictionary<string, string> { ["BENCH_DATABASE_URL"] = db.OwnerUrl, ["BENCH_LATENCY_FILE"] = latencyFile }, LogFile(what));
 }
