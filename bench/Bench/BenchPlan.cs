@@ -15,14 +15,14 @@ internal sealed record BenchPlan(
     int AgeingRows,
     int IndexBuildRate)
 {
-    public static BenchPlan Full { get; } = new(false, 100_000, 2_000, 3, [100, 1000, 2000, 5000, 10_000, 20_000], 6, [2, 4], 1_000_000, 500);
+    public static BenchPlan Full { get; } = new(false, 100_000, 2_000, 3, [100, 1000, 2000, 5000, 10_000, 20_000], 6, [2, 4], 1_000_000, 100);
 
-    public static BenchPlan QuickPlan { get; } = new(true, 5_000, 100, 1, [100, 1000], 1.5, [2], 20_000, 100);
+    public static BenchPlan QuickPlan { get; } = new(true, 5_000, 100, 1, [100, 1000], 1.5, [2], 20_000, 50);
 
     /// <summary>Latencies of the first second of each steady rate are left out: the producer and worker settle.</summary>
     public double WarmupSeconds => Quick ? 0.5 : 1;
 
-    /// <summary>How often the remaining-jobs count is read while a drain is timed.</summary>
+    /// <summary>How often a drain checks whether any job is left.</summary>
     public static TimeSpan DrainPoll => TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>

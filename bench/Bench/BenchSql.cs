@@ -10,10 +10,10 @@ internal static class BenchSql
     /// <summary>The engine's own queries, so the ceiling runs exactly the SQL the Worker runs.</summary>
     public static readonly IReadOnlyDictionary<string, string> Engine = SqlFile.Load(typeof(JobEngine.JobClient).Assembly, "job.sql");
 
-    public static readonly string RemainingOurs = Queries.Get(nameof(RemainingOurs));
-    public static readonly string RemainingGraphile = Queries.Get(nameof(RemainingGraphile));
-    public static readonly string RemainingPgBoss = Queries.Get(nameof(RemainingPgBoss));
-    public static readonly string RemainingHangfire = Queries.Get(nameof(RemainingHangfire));
+    public static readonly string AnyLeftOurs = Queries.Get(nameof(AnyLeftOurs));
+    public static readonly string AnyLeftGraphile = Queries.Get(nameof(AnyLeftGraphile));
+    public static readonly string AnyLeftPgBoss = Queries.Get(nameof(AnyLeftPgBoss));
+    public static readonly string AnyLeftHangfire = Queries.Get(nameof(AnyLeftHangfire));
     public static readonly string KindRegistered = Queries.Get(nameof(KindRegistered));
     public static readonly string OursStartLatencies = Queries.Get(nameof(OursStartLatencies));
     public static readonly string SeedFinalizedJobs = Queries.Get(nameof(SeedFinalizedJobs));

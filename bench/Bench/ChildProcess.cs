@@ -22,6 +22,9 @@ internal sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>When it was started (Unix ms), to tell its own signs of life from older ones.</summary>
+    public long StartedUnixMs { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
     public bool HasExited => _process.HasExited;
 
     public static ChildProcess Start(string fileName, IEnumerable<string> args, string workingDirectory, IDictionary<string, string> environment, string logFile)

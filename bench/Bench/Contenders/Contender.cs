@@ -18,8 +18,8 @@ internal abstract class Contender(BenchEnvironment env)
     /// <summary>The knobs this contender runs with, printed with the results.</summary>
     public abstract string Settings { get; }
 
-    /// <summary>How many jobs are not finished yet (a cheap count the drain is timed by).</summary>
-    public abstract string RemainingSql { get; }
+    /// <summary>1 while any of its jobs is unfinished, else 0: a cheap EXISTS the drain's end is timed by.</summary>
+    public abstract string AnyLeftSql { get; }
 
     public abstract Task SetupAsync(BenchDatabase db, CancellationToken cancellationToken);
 

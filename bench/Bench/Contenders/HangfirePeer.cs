@@ -7,7 +7,7 @@ internal sealed class HangfirePeer(BenchEnvironment env) : ProcessPeer(env)
 
     public override string Settings => HangfireCommands.Settings;
 
-    public override string RemainingSql => BenchSql.RemainingHangfire;
+    public override string AnyLeftSql => BenchSql.AnyLeftHangfire;
 
     protected override ChildProcess Start(BenchDatabase db, string what, IEnumerable<string> args, string latencyFile = "") =>
         ChildProcess.Start("dotnet", [BenchEnvironment.BenchDll, "hangfire", .. args], Env.WorkDir,

@@ -30,7 +30,7 @@ internal sealed class Ours(BenchEnvironment env) : Contender(env)
     public override string Settings =>
         $"Worker.dll (Release): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on; jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
 
-    public override string RemainingSql => BenchSql.RemainingOurs;
+    public override string AnyLeftSql => BenchSql.AnyLeftOurs;
 
     public override Task SetupAsync(BenchDatabase db, CancellationToken cancellationToken) => MigrateAsync(db, ["apply"], cancellationToken);
 
@@ -76,7 +76,7 @@ internal sealed class Ours(BenchEnvironment env) : Contender(env)
         }, LogFile($"worker{index}"));
 
     public override Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken) =>
-        Poll.UntilAsync(async () => await db.ScalarAsync(BenchSql.KindRegistered, cancellationToken).ConfigureAwait(false) > 0,
+        Poll.UntilAsync(async () => await db.ScalarAsync(BenchSql.KindRegistered, cancellationToken, (double)worker.StartedUnixMs).ConfigureAwait(false) > 0,
             TimeSpan.FromSeconds(60), "our Worker to register its kinds", cancellationToken, worker);
 
     public override async Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken)

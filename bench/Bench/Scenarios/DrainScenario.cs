@@ -9,8 +9,9 @@ internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<Sta
 /// <summary>
 /// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
 /// into a fresh database, then P worker processes drain them. Every contender is timed the same
-/// way, from outside: the remaining-jobs count is read every 50 ms; the clock starts at the first
-/// reading below N (so process start-up is not counted) and stops at the first reading of 0.
+/// way, from outside: the clock starts when the worker is ready (it printed "ready", or ours
+/// registered its kinds), so process start-up is not counted, and stops at the first 50 ms poll
+/// that finds no unfinished job (an EXISTS, so the poll itself costs the database next to nothing).
 /// Scenarios <c>drain</c> (1 process) and <c>scale</c> (2 and 4) both use it.
 /// </summary>
 internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Results results)
@@ -31,11 +32,15 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
             try
             {
-                var (seen, seconds) = await TimeDrainAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
+                var clock = Stopwatch.StartNew();
+                await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
+                var ready = clock.Elapsed;
+                await WaitUntilDrainedAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
+                var seconds = (clock.Elapsed - ready).TotalSeconds;
                 var rss = workers.Max(w => w.PeakRssMb());
                 var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
                 var diagnosis = await contender.DiagnoseDrainAsync(db, mark, cancellationToken).ConfigureAwait(false);
-                return new DrainRun(seen / seconds, rss, statements, diagnosis);
+                return new DrainRun(jobs / seconds, rss, statements, diagnosis);
             }
             finally
             {
@@ -55,42 +60,21 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
         }
     }
 
-    private static async Task<(long Jobs, double Seconds)> TimeDrainAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
+    private static async Task WaitUntilDrainedAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        double? firstAt = null;
-        long firstRemaining = jobs;
-        var deadline = TimeSpan.FromSeconds(60 + (jobs / 500.0));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60 + (jobs / 500.0));
         using var timer = new PeriodicTimer(BenchPlan.DrainPoll);
-        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        while (await db.ScalarAsync(contender.AnyLeftSql, cancellationToken).ConfigureAwait(false) != 0)
         {
-            var remaining = await db.ScalarAsync(contender.RemainingSql, cancellationToken).ConfigureAwait(false);
-            var now = clock.Elapsed.TotalSeconds;
-            if (firstAt is null && remaining < jobs)
-            {
-                // Drained before the first reading (tiny quick runs): fall back to the poll period.
-                firstAt = remaining == 0 ? now - BenchPlan.DrainPoll.TotalSeconds : now;
-                firstRemaining = remaining == 0 ? jobs : remaining;
-                if (remaining > 0)
-                {
-                    continue;
-                }
-            }
-
-            if (remaining == 0 && firstAt is { } start)
-            {
-                return (firstRemaining, Math.Max(now - start, BenchPlan.DrainPoll.TotalSeconds));
-            }
-
-            if (clock.Elapsed > deadline || workers.Any(w => w.HasExited))
+            if (DateTime.UtcNow > deadline || workers.Any(w => w.HasExited))
             {
                 var exited = workers.FirstOrDefault(w => w.HasExited);
-                throw new TimeoutException($"{contender.Name} did not drain {jobs} jobs ({remaining} left after {clock.Elapsed.TotalSeconds:0} s)"
+                throw new TimeoutException($"{contender.Name} did not drain {jobs} jobs in time"
                     + (exited is null ? "." : $"; {exited.Describe()} exited: {string.Join(" | ", exited.Lines.TakeLast(8))}"));
             }
-        }
 
-        throw new OperationCanceledException(cancellationToken);
+            await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Scenario <c>drain</c>: every contender, one worker process, median of the plan's runs.</summary>

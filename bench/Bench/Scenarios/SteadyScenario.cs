@@ -79,7 +79,7 @@ internal sealed class SteadyScenario(BenchEnvironment env, BenchPlan plan, Resul
     {
         try
         {
-            await Poll.UntilAsync(async () => await db.ScalarAsync(contender.RemainingSql, cancellationToken).ConfigureAwait(false) == 0,
+            await Poll.UntilAsync(async () => await db.ScalarAsync(contender.AnyLeftSql, cancellationToken).ConfigureAwait(false) == 0,
                 limit, $"{contender.Name} to catch up", cancellationToken).ConfigureAwait(false);
             return true;
         }
