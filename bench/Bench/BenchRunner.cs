@@ -66,6 +66,7 @@ internal static class BenchRunner
         await results.WriteJsonAsync(Path.Combine(env.ResultsDir, "latest.json"), machine, token).ConfigureAwait(false);
         var report = Path.Combine(env.ResultsDir, $"{(plan.Quick ? "quick-" : "")}{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
         await File.WriteAllTextAsync(report, Report.Render(plan, machine, results), token).ConfigureAwait(false);
+        File.Delete(Path.Combine(env.ResultsDir, "partial.json"));
         Console.WriteLine($"[bench] done in {clock.Elapsed.TotalSeconds:0} s: {Path.Combine(env.ResultsDir, "latest.json")}, {report}");
         return 0;
 
@@ -73,6 +74,9 @@ internal static class BenchRunner
         {
             Console.WriteLine($"[bench] scenario {name} ({clock.Elapsed.TotalSeconds:0} s elapsed)");
             await scenario().ConfigureAwait(false);
+            // Written after every scenario, so a run that fails later still leaves what it measured.
+            Directory.CreateDirectory(env.ResultsDir);
+            await results.WriteJsonAsync(Path.Combine(env.ResultsDir, "partial.json"), machine, token).ConfigureAwait(false);
         }
     }
 }

@@ -62,7 +62,8 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
 
     private static async Task WaitUntilDrainedAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60 + (jobs / 500.0));
+        // Generous: Hangfire drains about 100 jobs/s here, and a stalled run must fail, not hang.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120 + (jobs / 20.0));
         using var timer = new PeriodicTimer(BenchPlan.DrainPoll);
         while (await db.ScalarAsync(contender.AnyLeftSql, cancellationToken).ConfigureAwait(false) != 0)
         {
