@@ -1,0 +1,35 @@
+namespace Bench;
+
+/// <summary>
+/// Why it exists: the full benchmark and the quick one (every scenario small, under 3 minutes,
+/// run by a test so the harness cannot rot) differ only in sizes; they are all here.
+/// </summary>
+internal sealed record BenchPlan(
+    bool Quick,
+    int DrainJobs,
+    int HangfireDrainJobs,
+    int Runs,
+    int[] SteadyRates,
+    double SteadySeconds,
+    int[] ScaleProcesses,
+    int AgeingRows,
+    int IndexBuildRate)
+{
+    public static BenchPlan Full { get; } = new(false, 100_000, 2_000, 3, [100, 1000, 2000, 5000, 10_000, 20_000], 6, [2, 4], 1_000_000, 100);
+
+    public static BenchPlan QuickPlan { get; } = new(true, 5_000, 100, 1, [100, 1000], 1.5, [2], 20_000, 50);
+
+    /// <summary>Latencies of the first second of each steady rate are left out: the producer and worker settle.</summary>
+    public double WarmupSeconds => Quick ? 0.5 : 1;
+
+    /// <summary>How often a drain checks whether any job is left.</summary>
+    public static TimeSpan DrainPoll => TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>
+    /// <summary>Runs per scale-out point: one, to fit the time budget (the 1-process point is the drain's median).</summary>
+    public int ScaleRuns => 1;
+
+    public TimeSpan CatchUpLimit => TimeSpan.FromSeconds(Quick ? 10 : 45);
+
+    public int JobsFor(string contender) => contender == "hangfire" ? HangfireDrainJobs : DrainJobs;
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Bench.Contenders;
+using Bench.Scenarios;
+
+namespace Bench;
+
+/// <summary>
+/// Why it exists: one command runs every scenario in order on one PostgreSQL, then writes
+/// latest.json and the Markdown report, so every ratio compares figures taken in the same run.
+/// </summary>
+internal static class BenchRunner
+{
+    public static async Task<int> RunAsync(BenchPlan plan)
+    {
+        try
+        {
+            return await RunAllAsync(plan).ConfigureAwait(false);
+        }
+        finally
+        {
+            ChildProcess.KillAll();
+        }
+    }
+
+    private static async Task<int> RunAllAsync(BenchPlan plan)
+    {
+        var env = BenchEnvironment.FromEnvironment();
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
+        var token = cancel.Token;
+        var clock = Stopwatch.StartNew();
+        var results = new Results();
+        var ours = new Ours(env);
+        Contender[] contenders = [ours, NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)];
+        foreach (var c in contenders)
+        {
+            results.Settings[c.Name] = c.Settings;
+        }
+
+        var machine = await Machine.DescribeAsync(env, token).ConfigureAwait(false);
+        var drain = new DrainScenario(env, plan, results);
+
+        await Step("drain", () => drain.RunAsync(contenders, token)).ConfigureAwait(false);
+        await Step("ceiling", () => new CeilingScenario(env, plan, results).RunAsync(ours, token)).ConfigureAwait(false);
+        await Step("steady", () => new SteadyScenario(env, plan, results).RunAsync(contenders, token)).ConfigureAwait(false);
+        await Step("scale", () => new ScaleScenario(plan, results, drain).RunAsync(contenders, token)).ConfigureAwait(false);
+        BenchDatabase? aged = null;
+        await Step("ageing", async () => aged = await new AgeingScenario(env, plan, results, drain).RunAsync(ours, token).ConfigureAwait(false)).ConfigureAwait(false);
+        await using (aged)
+        {
+            await Step("index-build", () => new IndexBuildScenario(env, plan, results).RunAsync(ours, aged!, token)).ConfigureAwait(false);
+        }
+
+        machine.LoadAfter = Machine.LoadAverage();
+        machine.DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds);
+        Directory.CreateDirectory(env.ResultsDir);
+        await results.WriteJsonAsync(Path.Combine(env.ResultsDir, "latest.json"), machine, token).ConfigureAwait(false);
+        var report = Path.Combine(env.ResultsDir, $"{(plan.Quick ? "quick-" : "")}{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
+        await File.WriteAllTextAsync(report, Report.Render(plan, machine, results), token).ConfigureAwait(false);
+        File.Delete(Path.Combine(env.ResultsDir, "partial.json"));
+        Console.WriteLine($"[bench] done in {clock.Elapsed.TotalSeconds:0} s: {Path.Combine(env.ResultsDir, "latest.json")}, {report}");
+        return 0;
+
+        async Task Step(string name, Func<Task> scenario)
+        {
+            Console.WriteLine($"[bench] scenario {name} ({clock.Elapsed.TotalSeconds:0} s elapsed)");
+            await scenario().ConfigureAwait(false);
+            // Written after every scenario, so a run that fails later still leaves what it measured.
+            Directory.CreateDirectory(env.ResultsDir);
+            await results.WriteJsonAsync(Path.Combine(env.ResultsDir, "partial.json"), machine, token).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+namespace Bench.Contenders;
+
+/// <summary>What a producer process reports when it is done: jobs sent, failed sends, and the rate it held.</summary>
+internal sealed record ProducerSummary(long Sent, long Errors, double Seconds, double Rate);
+
+/// <summary>
+/// Why it exists: the scenarios drive every queue the same way (fresh schema, bulk enqueue, one
+/// or more worker processes, a producer at a fixed rate, start latencies), so each contender only
+/// says how it does those things and how many of its jobs remain.
+/// </summary>
+internal abstract class Contender(BenchEnvironment env)
+{
+    protected BenchEnvironment Env { get; } = env;
+
+    /// <summary>The name in latest.json: <c>ours</c>, <c>graphile-worker</c>, <c>pg-boss</c>, <c>hangfire</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The knobs this contender runs with, printed with the results.</summary>
+    public abstract string Settings { get; }
+
+    /// <summary>1 while any of its jobs is unfinished, else 0: a cheap EXISTS the drain's end is timed by.</summary>
+    public abstract string AnyLeftSql { get; }
+
+    public abstract Task SetupAsync(BenchDatabase db, CancellationToken cancellationToken);
+
+    public abstract Task EnqueueAsync(BenchDatabase db, int count, CancellationToken cancellationToken);
+
+    /// <summary>Starts worker process number <paramref name="index"/>; it writes start latencies to <paramref name="latencyFile"/> if it records them itself.</summary>
+    public abstract ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile);
+
+    public abstract Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken);
+
+    /// <summary>Runs this contender's producer process at <paramref name="rate"/> jobs/s for <paramref name="seconds"/>.</summary>
+    public abstract Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken);
+
+    /// <summary>Enqueue-to-start latencies (ms) of jobs created in [from, to) (Unix ms), after the workers stopped.</summary>
+    public virtual async Task<List<double>> StartLatenciesAsync(BenchDatabase db, IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken)
+    {
+        var latencies = new List<double>();
+        foreach (var file in latencyFiles.Where(File.Exists))
+        {
+            foreach (var line in await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false))
+            {
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 2 && long.TryParse(parts[0], out var created) && long.TryParse(parts[1], out var started)
+                    && created >= fromUnixMs && created < toUnixMs)
+                {
+                    latencies.Add(started - created);
+                }
+            }
+        }
+
+        return latencies;
+    }
+
+    /// <summary>Marks where a drain's jobs start, for <see cref="DiagnoseDrainAsync"/>.</summary>
+    public virtual Task<long> DrainMarkAsync(BenchDatabase db, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    /// <summary>Figures only this contender's tables can give about the drain that started at <paramref name="mark"/>.</summary>
+    public virtual Task<Dictionary<string, double>> DiagnoseDrainAsync(BenchDatabase db, long mark, CancellationToken cancellationToken) =>
+        Task.FromResult(new Dictionary<string, double>());
+
+    protected string LogFile(string what) => Path.Combine(Env.WorkDir, $"{Name}-{what}-{DateTime.UtcNow:HHmmss.fff}.log");
+
+    protected static ProducerSummary ParseSummary(IReadOnlyList<string> lines) =>
+        System.Text.Json.JsonSerializer.Deserialize<ProducerSummary>(
+            lines.Last(l => l.StartsWith("{\"sent\"", StringComparison.Ordinal)),
+            System.Text.Json.JsonSerializerOptions.Web)!;
+}

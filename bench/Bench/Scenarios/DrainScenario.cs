@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Bench.Contenders;
+
+namespace Bench.Scenarios;
+
+/// <summary>One timed drain: its rate, the workers' peak memory, and the statements it cost.</summary>
+internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis);
+
+/// <summary>
+/// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
+/// into a fresh database, then P worker processes drain them. Every contender is timed the same
+/// way, from outside: the clock starts when the worker is ready (it printed "ready", or ours
+/// registered its kinds), so process start-up is not counted, and stops at the first 50 ms poll
+/// that finds no unfinished job (an EXISTS, so the poll itself costs the database next to nothing).
+/// Scenarios <c>drain</c> (1 process) and <c>scale</c> (2 and 4) both use it.
+/// </summary>
+internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Results results)
+{
+    public async Task<DrainRun> MeasureAsync(Contender contender, int processes, int jobs, BenchDatabase? aged, CancellationToken cancellationToken)
+    {
+        var db = aged ?? await BenchDatabase.CreateAsync(env, contender.Name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (aged is null)
+            {
+                await contender.SetupAsync(db, cancellationToken).ConfigureAwait(false);
+            }
+
+            var mark = await contender.DrainMarkAsync(db, cancellationToken).ConfigureAwait(false);
+            await contender.EnqueueAsync(db, jobs, cancellationToken).ConfigureAwait(false);
+            var before = await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false);
+            var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
+                var ready = clock.Elapsed;
+                await WaitUntilDrainedAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
+                var seconds = (clock.Elapsed - ready).TotalSeconds;
+                var rss = workers.Max(w => w.PeakRssMb());
+                var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
+                var diagnosis = await contender.DiagnoseDrainAsync(db, mark, cancellationToken).ConfigureAwait(false);
+                return new DrainRun(jobs / seconds, rss, statements, diagnosis);
+            }
+            finally
+            {
+                foreach (var worker in workers)
+                {
+                    await worker.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                    worker.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            if (aged is null)
+            {
+                await db.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task WaitUntilDrainedAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
+    {
+        // Generous: Hangfire drains about 100 jobs/s here, and a stalled run must fail, not hang.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120 + (jobs / 20.0));
+        using var timer = new PeriodicTimer(BenchPlan.DrainPoll);
+        while (await db.ScalarAsync(contender.AnyLeftSql, cancellationToken).ConfigureAwait(false) != 0)
+        {
+            if (DateTime.UtcNow > deadline || workers.Any(w => w.HasExited))
+            {
+                var exited = workers.FirstOrDefault(w => w.HasExited);
+                throw new TimeoutException($"{contender.Name} did not drain {jobs} jobs in time"
+                    + (exited is null ? "." : $"; {exited.Describe()} exited: {string.Join(" | ", exited.Lines.TakeLast(8))}"));
+            }
+
+            await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Scenario <c>drain</c>: every contender, one worker process, median of the plan's runs.</summary>
+    public async Task RunAsync(IReadOnlyList<Contender> contenders, CancellationToken cancellationToken)
+    {
+        foreach (var contender in contenders)
+        {
+            var jobs = plan.JobsFor(contender.Name);
+            var runs = new List<DrainRun>();
+            for (var i = 0; i < plan.Runs; i++)
+            {
+                runs.Add(await MeasureAsync(contender, 1, jobs, null, cancellationToken).ConfigureAwait(false));
+            }
+
+            results.Add("drain", contender.Name, "jobs_per_s", Stats.Median(runs.Select(r => r.JobsPerSecond)), "jobs/s");
+            results.Add("drain", contender.Name, "jobs", jobs, "jobs");
+            results.Add("drain", contender.Name, "runs", plan.Runs, "runs");
+            results.Add("drain", contender.Name, "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
+            AddProfile(contender.Name, runs[^1].Statements, jobs);
+            AddDiagnosis("drain", contender.Name, runs);
+            if (contender.Name == "ours")
+            {
+                results.Add("drain", "ours", "claim_ms_mean", Stats.Median(runs.Select(ClaimMeanMs)), "ms");
+            }
+        }
+    }
+
+    /// <summary>The contender's own diagnosis figures, median over the runs (and the worst run's).</summary>
+    public void AddDiagnosis(string scenario, string contender, List<DrainRun> runs)
+    {
+        foreach (var key in runs.SelectMany(r => r.Diagnosis.Keys).Distinct())
+        {
+            var values = runs.Select(r => r.Diagnosis.GetValueOrDefault(key, double.NaN)).ToList();
+            results.Add(scenario, contender, key, Stats.Median(values), key.StartsWith("jobs_per_s", StringComparison.Ordinal) ? "jobs/s" : "jobs");
+            if (key == "rescued_jobs")
+            {
+                results.Add(scenario, contender, "rescued_jobs_max", values.Max(), "jobs");
+            }
+        }
+    }
+
+    /// <summary>Mean time of our claim statement per call, the engine's hot path.</summary>
+    public static double ClaimMeanMs(DrainRun run) =>
+        run.Statements.FirstOrDefault(s => s.Query.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal) && s.Query.Contains("attempted_by", StringComparison.Ordinal))?.MeanMs ?? double.NaN;
+
+    private static string Shorten(string query) =>
+        (query.Length > 140 ? query[..140] + "…" : query).Replace("|", "\\|", StringComparison.Ordinal);
+
+    private void AddProfile(string contender, List<StatementCost> statements, int jobs)
+    {
+        var total = statements.Sum(s => s.TotalMs);
+        results.Profile.Add($"**{contender}** (one drain of {jobs:N0} jobs): {total:N0} ms of statement time in PostgreSQL, {total / jobs * 1000:N1} µs per job. Top statements:");
+        results.Profile.Add("");
+        results.Profile.Add("| calls | total ms | mean ms | rows | statement |");
+        results.Profile.Add("|---:|---:|---:|---:|---|");
+        foreach (var s in statements.Take(5))
+        {
+            results.Profile.Add($"| {s.Calls:N0} | {s.TotalMs:N0} | {s.MeanMs:0.###} | {s.Rows:N0} | `{Shorten(s.Query)}` |");
+        }
+
+        results.Profile.Add("");
+    }
+}

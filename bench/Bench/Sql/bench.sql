@@ -1,0 +1,76 @@
+-- Queries of the benchmark driver, one per name. None is built from input; the only variable
+-- parts are parameters.
+
+-- name: AnyLeftOurs
+-- 1 while any job is not finalized, else 0. EXISTS stops at the first live row: polling it every
+-- 50 ms costs next to nothing, where a count(*) over a churning table would steal a core.
+SELECT (EXISTS (SELECT 1 FROM jobs.job WHERE state IN ('available', 'scheduled', 'retryable'))
+     OR EXISTS (SELECT 1 FROM jobs.job WHERE state = 'running'))::int;
+
+-- name: AnyLeftGraphile
+-- Graphile Worker deletes a job when it completes.
+SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs)::int;
+
+-- name: AnyLeftPgBoss
+SELECT EXISTS (SELECT 1 FROM pgboss.job WHERE state < 'completed')::int;
+
+-- name: AnyLeftHangfire
+-- Hangfire.PostgreSql deletes a job's queue row when the job is done.
+SELECT EXISTS (SELECT 1 FROM hangfire.jobqueue)::int;
+
+-- name: KindRegistered
+-- Our Worker registers its kinds when it starts: the sign that it is up (a registration from
+-- before $1, Unix ms, was an earlier worker's).
+SELECT count(*) FROM jobs.kind WHERE kind = 'noop' AND last_seen_at >= to_timestamp($1 / 1000.0);
+
+-- name: OursStartLatencies
+-- Enqueue-to-start of every job created in the window, on the database clock.
+SELECT extract(epoch FROM attempted_at - created_at) * 1000
+FROM jobs.job
+WHERE created_at >= to_timestamp($1 / 1000.0)
+  AND created_at < to_timestamp($2 / 1000.0)
+  AND attempted_at IS NOT NULL;
+
+-- name: SeedFinalizedJobs
+-- History: $1 completed jobs, as a busy system leaves them behind between prunes.
+INSERT INTO jobs.job (state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at, attempted_at, finalized_at)
+SELECT 'completed', 'default', 'noop', '{}', 5, 1, 25, t, t, t, t
+FROM (SELECT now() - (g * interval '1 millisecond') AS t FROM generate_series(1, $1) AS g) AS s;
+
+-- name: CountJobs
+SELECT count(*) FROM jobs.job;
+
+-- name: StatementStats
+-- Cumulative statement statistics of this database (pg_stat_statements): the driver diffs two snapshots.
+-- Comment lines are cut and white space folded, so the text reads as one line.
+SELECT queryid, calls, total_exec_time, rows, trim(regexp_replace(regexp_replace(query, '--[^\n]*', '', 'g'), '\s+', ' ', 'g'))
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND queryid IS NOT NULL;
+
+-- name: ServerSettings
+SELECT name, setting, coalesce(unit, '')
+FROM pg_settings
+WHERE name IN ('server_version', 'shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
+               'wal_level', 'max_wal_size', 'work_mem', 'maintenance_work_mem', 'effective_cache_size',
+               'checkpoint_timeout', 'autovacuum', 'jit', 'shared_preload_libraries')
+ORDER BY name;
+
+-- name: PlainCreateIndexes
+-- The same three indexes as migration 2, built the blocking way: each holds a SHARE lock, so
+-- every insert waits until it is done.
+CREATE INDEX job_state_id_idx ON jobs.job (state, id);
+CREATE INDEX job_queue_id_idx ON jobs.job (queue, id);
+CREATE INDEX job_kind_id_idx ON jobs.job (kind, id);
+
+-- name: MaxJobId
+SELECT coalesce(max(id), 0) FROM jobs.job;
+
+-- name: OursDrainDiagnosis
+-- For the jobs of one drain (id above $1): how many were rescued after their lease ran out (a
+-- run whose outcome was lost), and the seconds from the first claim until 90% were finalized.
+SELECT count(*) FILTER (WHERE errors @> '[{"type": "LeaseExpired"}]'),
+       extract(epoch FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY finalized_at) - min(attempted_at)),
+       count(*)
+FROM jobs.job
+WHERE id > $1;

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Bench.Tests;
+
+/// <summary>
+/// Why it exists: a benchmark nobody runs rots. This runs <c>./bench/run.sh --quick</c> exactly as
+/// a person would (stack, npm peers, Release builds, every scenario small) into a temporary
+/// results folder, and checks that it succeeds and that latest.json holds a number for our engine
+/// in every scenario. It asserts no timing: speed is judged by the report's ratios, not by tests.
+/// </summary>
+public sealed class QuickBenchmarkTests
+{
+    private static readonly string[] Scenarios = ["drain", "steady", "scale", "ageing", "ceiling", "index-build"];
+
+    [Fact]
+    public async Task Quick_mode_runs_every_scenario_and_reports_figures_for_our_engine()
+    {
+        var root = RepositoryRoot();
+        var results = Directory.CreateTempSubdirectory("bench-quick-");
+        try
+        {
+            var (exitCode, output) = await RunAsync(Path.Combine(root, "bench", "run.sh"), results.FullName);
+            Assert.True(exitCode == 0, $"./bench/run.sh --quick exited with {exitCode}:\n{output}");
+
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(results.FullName, "latest.json")));
+            var entries = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+            foreach (var scenario in Scenarios)
+            {
+                var ours = entries.Where(e => e.GetProperty("scenario").GetString() == scenario && e.GetProperty("contender").GetString() == "ours").ToList();
+                Assert.True(ours.Count > 0, $"latest.json has no figure for ours in scenario '{scenario}'");
+                Assert.All(ours, e => Assert.Equal(JsonValueKind.Number, e.GetProperty("value").ValueKind));
+            }
+
+            var drain = entries.Single(e => e.GetProperty("scenario").GetString() == "drain" && e.GetProperty("contender").GetString() == "ours"
+                && e.GetProperty("metric").GetString() == "jobs_per_s");
+            Assert.True(drain.GetProperty("value").GetDouble() > 0, "the drain rate of ours is not positive");
+            Assert.Contains(entries, e => e.GetProperty("scenario").GetString() == "drain" && e.GetProperty("contender").GetString() == "graphile-worker");
+            Assert.NotEmpty(Directory.GetFiles(results.FullName, "quick-*.md"));
+        }
+        finally
+        {
+            results.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string script, string resultsDir)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(script);
+        info.ArgumentList.Add("--quick");
+        info.Environment["BENCH_RESULTS_DIR"] = resultsDir;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"./bench/run.sh --quick ran past 10 minutes:\n{await stdout}\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "bench", "run.sh")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No bench/run.sh above {AppContext.BaseDirectory}; expected the test to run from the repository's build output.");
+    }
+}
