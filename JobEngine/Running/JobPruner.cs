@@ -14,28 +14,8 @@ namespace JobEngine.Running;
 public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<JobPruner> logger)
 {
     /// <summary>Prunes until the token fires.</summary>
-    public async Task RunAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.PruneInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await PruneAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Pruning finalized jobs failed; trying again next tick.");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
+    public Task RunAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(options.Value.PruneInterval, time, PruneAsync, logger, "Pruning finalized jobs failed", stoppingToken);
 
     /// <summary>Deletes every finalized job older than the retention period; returns how many.</summary>
     public async Task<long> PruneAsync(CancellationToken cancellationToken)

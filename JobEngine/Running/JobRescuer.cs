@@ -16,28 +16,8 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
     private const int BatchSize = 1000;
 
     /// <summary>Rescues until the token fires.</summary>
-    public async Task RunAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.RescueInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await RescueExpiredAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Looking for expired leases failed; trying again next tick.");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
+    public Task RunAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(options.Value.RescueInterval, time, RescueExpiredAsync, logger, "Looking for expired leases failed", stoppingToken);
 
     /// <summary>Rescues every job whose lease has expired; returns how many.</summary>
     public async Task<long> RescueExpiredAsync(CancellationToken cancellationToken)

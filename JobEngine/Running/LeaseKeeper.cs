@@ -15,28 +15,8 @@ namespace JobEngine.Running;
 public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs runningJobs, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<LeaseKeeper> logger)
 {
     /// <summary>Renews leases until the token fires.</summary>
-    public async Task RunAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.LeaseDuration / 3, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await RenewAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Renewing the leases of {Count} jobs failed; trying again next tick.", runningJobs.Count);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping: leases simply run out from here.
-        }
-    }
+    public Task RunAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(options.Value.LeaseDuration / 3, time, RenewAsync, logger, "Renewing the leases of running jobs failed", stoppingToken);
 
     /// <summary>Renews every held lease once.</summary>
     public async Task RenewAsync(CancellationToken cancellationToken)
