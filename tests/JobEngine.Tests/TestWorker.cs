@@ -88,6 +88,17 @@ public sealed class WorkerProcess : IDisposable
         return new WorkerProcess(Launch("Worker", [], settings, log));
     }
 
+    /// <summary>Starts Api.dll on <paramref name="connectionString"/>, listening on <paramref name="url"/>; no Redis unless the environment names one.</summary>
+    public static WorkerProcess StartApi(string connectionString, string url, Dictionary<string, string> environment, TextWriter? log = null)
+    {
+        var settings = new Dictionary<string, string>(environment)
+        {
+            ["ConnectionStrings__jobsdb"] = connectionString,
+            ["ASPNETCORE_URLS"] = url,
+        };
+        return new WorkerProcess(Launch("Api", [], settings, log));
+    }
+
     /// <summary>Runs Migrator.dll with <paramref name="args"/> to completion; returns its exit code, its output in <paramref name="log"/>.</summary>
     public static async Task<int> RunMigratorAsync(string ownerConnectionString, string appRolePassword, TextWriter log, params string[] args)
     {

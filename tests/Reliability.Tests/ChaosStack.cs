@@ -77,9 +77,18 @@ public sealed class ChaosStack : IAsyncDisposable
         (int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) + offset).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>pg_ctl restart -m fast: every session is terminated, the server comes back on the same port.</summary>
-    public Task RestartPostgresAsync() => RunAsync("runuser", [
+    public Task RestartPostgresAsync() => PgCtlAsync("restart");
+
+    /// <summary>pg_ctl stop -m fast: the server is down until <see cref="StartPostgresAsync"/>.</summary>
+    public Task StopPostgresAsync() => PgCtlAsync("stop");
+
+    /// <summary>pg_ctl start, waiting until it accepts connections.</summary>
+    public Task StartPostgresAsync() => PgCtlAsync("start");
+
+    private Task PgCtlAsync(string action) => RunAsync("runuser", [
         "-u", "postgres", "--", $"{PgBin}/pg_ctl", "-D", _env["PG_DATA_DIR"],
-        "-l", Path.Combine(Path.GetDirectoryName(_env["PG_DATA_DIR"])!, "postgres.log"), "-m", "fast", "-w", "-t", "60", "restart"], []);
+        "-l", Path.Combine(Path.GetDirectoryName(_env["PG_DATA_DIR"])!, "postgres.log"),
+        .. action == "start" ? Array.Empty<string>() : ["-m", "fast"], "-w", "-t", "60", action], []);
 
     public async ValueTask DisposeAsync()
     {
