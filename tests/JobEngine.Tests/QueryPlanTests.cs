@@ -1,4 +1,3 @@
-using System.Text.Json;
 using JobEngine.Sql;
 using NpgsqlTypes;
 
@@ -9,11 +8,11 @@ namespace JobEngine.Tests;
 /// runnable jobs, analyzed), must use its intended index and never scan jobs.job sequentially:
 /// a schema or query change that loses its index fails the build.
 /// </summary>
-public sealed class QueryPlanTests : IClassFixture<QueryPlanTests.LoadedDatabase>
+public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
 {
     private readonly TestDatabase _db;
 
-    public QueryPlanTests(LoadedDatabase loaded) => _db = loaded.Db;
+    public QueryPlanTests(LoadedJobsDatabase loaded) => _db = loaded.Db;
 
     public static TheoryData<string, string> Statements() => new()
     {
@@ -36,32 +35,10 @@ public sealed class QueryPlanTests : IClassFixture<QueryPlanTests.LoadedDatabase
     public async Task A_hot_statement_uses_its_index_and_never_scans_the_job_table(string statement, string index)
     {
         var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
-        await using var command = _db.Owner.CreateCommand("EXPLAIN (FORMAT JSON) " + sql);
-        foreach (var parameter in ParametersOf(statement))
-        {
-            command.Parameters.Add(parameter);
-        }
-
-        var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
-        var jobScans = Nodes(plan.RootElement[0].GetProperty("Plan"))
-            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() == "job")
-            .Select(n => (Type: n.GetProperty("Node Type").GetString(), Index: n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))
-            .ToList();
+        var jobScans = await QueryPlans.JobTableScansAsync(_db, sql, ParametersOf(statement));
 
         Assert.DoesNotContain(jobScans, s => s.Type == "Seq Scan");
         Assert.Contains(jobScans, s => s.Index == index);
-    }
-
-    private static IEnumerable<JsonElement> Nodes(JsonElement node)
-    {
-        yield return node;
-        if (node.TryGetProperty("Plans", out var children))
-        {
-            foreach (var child in children.EnumerateArray().SelectMany(Nodes))
-            {
-                yield return child;
-            }
-        }
     }
 
     private static Npgsql.NpgsqlParameter[] ParametersOf(string statement)
@@ -84,36 +61,5 @@ public sealed class QueryPlanTests : IClassFixture<QueryPlanTests.LoadedDatabase
             nameof(JobSql.SelectLiveJobsByIdempotencyKey) => [new() { Value = new[] { "k1", "k2" } }],
             _ => [new() { Value = 12345L }],
         };
-    }
-
-    /// <summary>The test database, loaded once for every plan.</summary>
-    public sealed class LoadedDatabase : IAsyncLifetime
-    {
-        public TestDatabase Db { get; } = new();
-
-        public async Task InitializeAsync()
-        {
-            await Db.InitializeAsync();
-            await Db.ExecuteAsync("""
-                INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, created_at, attempted_at, finalized_at, attempt)
-                SELECT 'completed', 'default', 'noop', '{}', 5, 25, now() - interval '2 days', now() - interval '2 days', now() - interval '2 days',
-                       now() - interval '2 days' + i * interval '1 millisecond', 1
-                FROM generate_series(1, 200000) AS i
-                """);
-            await Db.ExecuteAsync("""
-                INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, idempotency_key)
-                SELECT CASE WHEN i % 10 = 0 THEN 'scheduled'::jobs.job_state ELSE 'available' END, 'default', 'noop', '{}', i % 10, 25,
-                       now() + CASE WHEN i % 10 = 0 THEN interval '1 hour' ELSE interval '0' END, 'key-' || i
-                FROM generate_series(1, 10000) AS i
-                """);
-            await Db.ExecuteAsync("""
-                INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, attempted_at, lease_expires_at, attempt)
-                SELECT 'running', 'default', 'noop', '{}', 5, 25, now(), now(), now() + interval '30 seconds', 1 FROM generate_series(1, 50)
-                """);
-            await Db.ExecuteAsync("INSERT INTO jobs.queue_limit (queue, max_running) VALUES ('default', 100)");
-            await Db.ExecuteAsync("VACUUM ANALYZE jobs.job");
-        }
-
-        public Task DisposeAsync() => Db.DisposeAsync();
     }
 }
