@@ -95,7 +95,7 @@ internal sealed class JobProducer(
             batch.BatchCommands.Add(lockLimit);
         }
 
-        var claim = new NpgsqlBatchCommand(limited ? JobSql.ClaimJobsWithinLimits : JobSql.ClaimJobs);
+        var claim = new NpgsqlBatchCommand(JobSql.ClaimJobs);
         claim.Parameters.Add(new() { Value = queue });
         claim.Parameters.Add(new() { Value = wanted });
         claim.Parameters.Add(new() { Value = options.WorkerId });

@@ -10,7 +10,6 @@ internal static class JobSql
     public static readonly string SelectJobById = Queries.Get(nameof(SelectJobById));
     public static readonly string ClaimJobs = Queries.Get(nameof(ClaimJobs));
     public static readonly string LockQueueLimit = Queries.Get(nameof(LockQueueLimit));
-    public static readonly string ClaimJobsWithinLimits = Queries.Get(nameof(ClaimJobsWithinLimits));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
     public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));
     public static readonly string ReleaseJobs = Queries.Get(nameof(ReleaseJobs));

@@ -29,43 +29,21 @@ SELECT id, state::text, queue, kind, args::text, priority, attempt, max_attempts
 FROM jobs.job
 WHERE id = $1;
 
--- name: ClaimJobs
--- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
--- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job
--- come back; attempt is the fencing token every later write of this run must present.
-WITH next AS (
-    SELECT id
-    FROM jobs.job
-    WHERE state IN ('available', 'scheduled', 'retryable')
-      AND queue = $1
-      AND run_at <= now()
-    ORDER BY priority, run_at, id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE jobs.job AS j
-SET state = 'running',
-    attempt = j.attempt + 1,
-    attempted_at = now(),
-    attempted_by = $3,
-    lease_expires_at = now() + $4 * interval '1 millisecond'
-FROM next
-WHERE j.id = next.id
-RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.trace_parent,
-          extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000;
-
 -- name: LockQueueLimit
--- First statement of a capped claim: serializes the claimers of one queue (a transaction-level
+-- Sent before ClaimJobs for a queue with a limit: serializes the claimers of one queue (a transaction-level
 -- advisory lock, which writes nothing), so the next statement, whose snapshot is taken after the
 -- lock, sees every running job and every start.
 SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
--- name: ClaimJobsWithinLimits
--- ClaimJobs for a queue with a global cap or rate limit (jobs.queue_limit): takes no more than
--- the cap minus the queue's running jobs, and no more than the rate limit minus the starts in
--- the sliding window; records each start of a rate-limited queue. The candidates are chosen with
--- the constant LIMIT $2, like ClaimJobs (a LIMIT computed in the query would cost the planner its
--- index-ordered plan); only the first n of them are claimed.
+-- name: ClaimJobs
+-- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
+-- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
+-- back; attempt is the fencing token every later write of this run must present.
+-- A queue with a global cap or rate limit (a row in jobs.queue_limit, claimed after
+-- LockQueueLimit) gets no more than the cap minus its running jobs and the rate limit minus the
+-- starts in the sliding window, and each start of a rate-limited queue is recorded. A queue
+-- without a row pays one primary-key lookup. The candidates use the constant LIMIT $2 (a LIMIT
+-- computed in the query would cost the planner its index-ordered plan); only the first n are claimed.
 WITH lim AS (
     SELECT greatest(0, least(
                $2::integer,

@@ -86,7 +86,7 @@ enqueue_noop_sql() {
         SELECT 'available', 'default', 'noop', '{}', 5, 25, now() FROM generate_series(1, $1)"
 }
 
-# The claim statement in pg_stat_statements (ClaimJobs, or ClaimJobsWithinLimits on a capped
+# The claim statement in pg_stat_statements (ClaimJobs, the same statement on a capped
 # queue): $3 is the worker id, a real parameter, so it survives normalization.
 CLAIM_FILTER="p.query LIKE '%FOR UPDATE SKIP LOCKED%attempted_by = \$3%'"
 

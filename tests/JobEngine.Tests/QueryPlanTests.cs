@@ -17,7 +17,6 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
     public static TheoryData<string, string> Statements() => new()
     {
         { nameof(JobSql.ClaimJobs), "job_runnable_idx" },
-        { nameof(JobSql.ClaimJobsWithinLimits), "job_runnable_idx" },
         { nameof(JobSql.MillisecondsUntilNextScheduledJob), "job_scheduled_run_at_idx" },
         { nameof(JobSql.FinishJobs), "job_running_idx" },
         { nameof(JobSql.ReleaseJobs), "job_running_idx" },
@@ -47,7 +46,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         short[] attempts = [.. ids.Select(_ => (short)1)];
         return statement switch
         {
-            nameof(JobSql.ClaimJobs) or nameof(JobSql.ClaimJobsWithinLimits) => [new() { Value = "default" }, new() { Value = 100 }, new() { Value = "w" }, new() { Value = 30000.0 }],
+            nameof(JobSql.ClaimJobs) => [new() { Value = "default" }, new() { Value = 100 }, new() { Value = "w" }, new() { Value = 30000.0 }],
             nameof(JobSql.MillisecondsUntilNextScheduledJob) => [new() { Value = new[] { "default" } }],
             nameof(JobSql.FinishJobs) =>
             [
