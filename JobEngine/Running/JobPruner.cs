@@ -37,8 +37,8 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
             logger.LogInformation("Pruned {Count} finalized jobs older than {Retention}.", total, options.Value.RetentionPeriod);
         }
 
-        // Bookkeeping of limits and schedules: rate-limit starts past their window, schedule runs past a week.
-        foreach (var sql in (string[])[ScheduleSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns])
+        // Bookkeeping: rate-limit starts past their window, schedule runs past a week, finished-per-minute counts past a day.
+        foreach (var sql in (string[])[ScheduleSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns, JobSql.PruneFinishedMinutes])
         {
             await using var command = dataSource.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -16,6 +16,7 @@ internal static class JobSql
     public static readonly string ExtendLeases = Queries.Get(nameof(ExtendLeases));
     public static readonly string RescueExpiredJobs = Queries.Get(nameof(RescueExpiredJobs));
     public static readonly string PruneFinalizedJobs = Queries.Get(nameof(PruneFinalizedJobs));
+    public static readonly string PruneFinishedMinutes = Queries.Get(nameof(PruneFinishedMinutes));
     public static readonly string CancelJob = Queries.Get(nameof(CancelJob));
     public static readonly string RetryJob = Queries.Get(nameof(RetryJob));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));

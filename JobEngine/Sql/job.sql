@@ -181,6 +181,11 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED
 );
 
+-- name: PruneFinishedMinutes
+-- GET /stats charts the last hour; a day of minutes is kept for a longer look by hand.
+DELETE FROM jobs.job_finished_minute
+WHERE minute < now() - interval '1 day';
+
 -- name: CancelJob
 -- A job that is not running is cancelled at once; a running one is flagged and its worker is
 -- told, which cancels the handler's token.
