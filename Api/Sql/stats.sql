@@ -19,7 +19,7 @@ ORDER BY 1, 2;
 
 -- name: QueueLatency
 -- Wait from enqueue (or run-at, whichever is later) to the start of the latest attempt, in
--- milliseconds, over the latest 10,000 jobs finalized in the last hour: a backward range of
+-- milliseconds, over the latest 2,000 jobs finalized in the last hour: a backward range of
 -- job_finalized_at_idx whose cost stays bounded however busy the hour was.
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
@@ -30,12 +30,38 @@ FROM (
       AND finalized_at >= now() - interval '1 hour'
       AND attempted_at IS NOT NULL
     ORDER BY finalized_at DESC
-    LIMIT 10000
+    LIMIT 2000
 ) AS finished;
 
 -- name: OldestWaiting
--- Age in seconds of the job that has been due the longest: job_runnable_idx (migration 1).
-SELECT extract(epoch FROM now() - min(run_at))
-FROM jobs.job
-WHERE state IN ('available', 'scheduled', 'retryable')
-  AND run_at <= now();
+-- Age in seconds of the job that has been due the longest. job_runnable_idx (migration 1) is
+-- ordered by queue, priority, run_at: a skip scan visits each (queue, priority) pair once and
+-- reads its earliest run_at, so the cost follows the number of pairs, not the backlog.
+WITH RECURSIVE runnable_group AS (
+    (SELECT queue, priority
+     FROM jobs.job
+     WHERE state IN ('available', 'scheduled', 'retryable')
+     ORDER BY queue, priority
+     LIMIT 1)
+    UNION ALL
+    SELECT next_group.queue, next_group.priority
+    FROM runnable_group AS g
+    CROSS JOIN LATERAL (
+        SELECT queue, priority
+        FROM jobs.job
+        WHERE state IN ('available', 'scheduled', 'retryable')
+          AND (queue, priority) > (g.queue, g.priority)
+        ORDER BY queue, priority
+        LIMIT 1) AS next_group
+)
+SELECT extract(epoch FROM now() - min(earliest.run_at))
+FROM runnable_group AS g
+CROSS JOIN LATERAL (
+    SELECT run_at
+    FROM jobs.job
+    WHERE state IN ('available', 'scheduled', 'retryable')
+      AND queue = g.queue
+      AND priority = g.priority
+    ORDER BY run_at
+    LIMIT 1) AS earliest
+WHERE earliest.run_at <= now();

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace Api.Stats;
 
 /// <summary>The body of <c>GET /stats</c>.</summary>
@@ -5,8 +7,10 @@ namespace Api.Stats;
 /// <param name="Queues">Counts per queue and state, with the last hour's throughput.</param>
 /// <param name="PerMinute">Jobs completed and failed (discarded) per minute over the last hour, oldest first; minutes without any are left out.</param>
 /// <param name="ErrorRate">Failed / (completed + failed) over the last hour; 0 without any.</param>
-/// <param name="QueueLatencyMs">Wait from enqueue or run-at to start, over the latest 10,000 jobs finished in the last hour.</param>
+/// <param name="QueueLatencyMs">Wait from enqueue or run-at to start, over the latest 2,000 jobs finished in the last hour.</param>
 /// <param name="OldestWaitingSeconds">How long the job due the longest has waited; null when none waits.</param>
+/// <remarks>Immutable, so a HybridCache hit in process returns the stored instance instead of deserializing a copy.</remarks>
+[ImmutableObject(true)]
 public sealed record StatsView(
     DateTimeOffset GeneratedAt,
     IReadOnlyList<QueueStats> Queues,
