@@ -28,6 +28,7 @@ CREATE TABLE jobs.job_count (
 ) WITH (fillfactor = 50);
 
 -- Jobs that reached a final state, by the minute they did; the pruner drops minutes past a day.
+-- Filled from the existing rows once, below, then by the UPDATE trigger.
 CREATE TABLE jobs.job_finished_minute (
     minute    timestamptz NOT NULL,
     queue     text        NOT NULL,
@@ -38,32 +39,21 @@ CREATE TABLE jobs.job_finished_minute (
     PRIMARY KEY (minute, queue, shard)
 ) WITH (fillfactor = 50);
 
--- One function per event: PostgreSQL names a trigger's transition tables per event. Rows are
--- added in key order so two sessions sharing a shard wait for each other rather than deadlock.
-CREATE FUNCTION jobs.count_jobs_inserted() RETURNS trigger
+-- Rows are added in key order so two sessions sharing a shard wait for each other rather than
+-- deadlock. INSERT and DELETE share a function: each names its transition table changed_rows.
+-- Deleting a job (pruning) takes it out of the counts; the minute it finished in keeps it. A job
+-- inserted already finalized (an import) is counted in its state, but it finished nowhere:
+-- minutes count only jobs that an UPDATE moved into a final state.
+CREATE FUNCTION jobs.count_jobs_inserted_or_deleted() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
 BEGIN
     INSERT INTO jobs.job_count AS c (queue, state, shard, n)
-    SELECT queue, state, pg_backend_pid() % 64, count(*)
-    FROM inserted
+    SELECT queue, state, pg_backend_pid() % 64, CASE TG_OP WHEN 'INSERT' THEN count(*) ELSE -count(*) END
+    FROM changed_rows
     GROUP BY queue, state
     ORDER BY queue, state
     ON CONFLICT (queue, state, shard) DO UPDATE SET n = c.n + excluded.n;
-
-    INSERT INTO jobs.job_finished_minute AS m (minute, queue, shard, completed, discarded, cancelled)
-    SELECT date_trunc('minute', finalized_at), queue, pg_backend_pid() % 64,
-           count(*) FILTER (WHERE state = 'completed'),
-           count(*) FILTER (WHERE state = 'discarded'),
-           count(*) FILTER (WHERE state = 'cancelled')
-    FROM inserted
-    WHERE state IN ('completed', 'discarded', 'cancelled') AND finalized_at IS NOT NULL
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-    ON CONFLICT (minute, queue, shard) DO UPDATE
-        SET completed = m.completed + excluded.completed,
-            discarded = m.discarded + excluded.discarded,
-            cancelled = m.cancelled + excluded.cancelled;
     RETURN NULL;
 END
 $$;
@@ -104,21 +94,6 @@ BEGIN
 END
 $$;
 
--- Deleting a job (pruning) takes it out of the counts; the minute it finished in keeps it.
-CREATE FUNCTION jobs.count_jobs_deleted() RETURNS trigger
-    LANGUAGE plpgsql AS
-$$
-BEGIN
-    INSERT INTO jobs.job_count AS c (queue, state, shard, n)
-    SELECT queue, state, pg_backend_pid() % 64, -count(*)
-    FROM deleted
-    GROUP BY queue, state
-    ORDER BY queue, state
-    ON CONFLICT (queue, state, shard) DO UPDATE SET n = c.n + excluded.n;
-    RETURN NULL;
-END
-$$;
-
 CREATE FUNCTION jobs.count_jobs_truncated() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
@@ -131,16 +106,16 @@ $$;
 
 CREATE TRIGGER job_inserted_count
     AFTER INSERT ON jobs.job
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_inserted();
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_inserted_or_deleted();
 CREATE TRIGGER job_updated_count
     AFTER UPDATE ON jobs.job
     REFERENCING OLD TABLE AS before_update NEW TABLE AS after_update
     FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_updated();
 CREATE TRIGGER job_deleted_count
     AFTER DELETE ON jobs.job
-    REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_deleted();
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_inserted_or_deleted();
 CREATE TRIGGER job_truncated_count
     AFTER TRUNCATE ON jobs.job
     FOR EACH STATEMENT EXECUTE FUNCTION jobs.count_jobs_truncated();
@@ -160,14 +135,13 @@ GROUP BY 1, 2;
 
 GRANT SELECT, INSERT, UPDATE ON jobs.job_count, jobs.job_finished_minute TO jobs_app;
 GRANT DELETE ON jobs.job_finished_minute TO jobs_app;
-GRANT EXECUTE ON FUNCTION jobs.count_jobs_inserted(), jobs.count_jobs_updated(),
-    jobs.count_jobs_deleted(), jobs.count_jobs_truncated() TO jobs_app;
+GRANT EXECUTE ON FUNCTION jobs.count_jobs_inserted_or_deleted(), jobs.count_jobs_updated(),
+    jobs.count_jobs_truncated() TO jobs_app;
 
 -- migrate:down
 DROP TRIGGER job_inserted_count ON jobs.job;
 DROP TRIGGER job_updated_count ON jobs.job;
 DROP TRIGGER job_deleted_count ON jobs.job;
 DROP TRIGGER job_truncated_count ON jobs.job;
-DROP FUNCTION jobs.count_jobs_inserted(), jobs.count_jobs_updated(), jobs.count_jobs_deleted(),
-    jobs.count_jobs_truncated();
+DROP FUNCTION jobs.count_jobs_inserted_or_deleted(), jobs.count_jobs_updated(), jobs.count_jobs_truncated();
 DROP TABLE jobs.job_count, jobs.job_finished_minute;
