@@ -8,8 +8,8 @@ namespace JobEngine.Telemetry;
 
 /// <summary>
 /// Why it exists: how much work is waiting is the first question about a queue, and no per-job
-/// counter answers it. Every <see cref="Interval"/> one grouped count of the live jobs (a scan of
-/// the partial indexes, not of the history) is taken, and the gauge <c>job.queue.depth</c>
+/// counter answers it. Every <see cref="Interval"/> the live counts are read from <c>jobs.job_count</c>
+/// (kept by migration 8's triggers, so the read costs the same at any backlog), and the gauge <c>job.queue.depth</c>
 /// (tags <c>job.queue</c>, <c>job.state</c>) reports the latest one, so collection never queries.
 /// The queues the process serves report 0 per live state from the start, and a pair seen once
 /// and now empty reports 0 rather than vanishing, so an idle queue is a flat line, not a gap.

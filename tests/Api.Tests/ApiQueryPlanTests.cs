@@ -57,9 +57,7 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
     [InlineData(nameof(ApiSql.FinishedPerMinute))]
     public async Task A_stats_count_reads_the_count_tables_not_the_job_table(string query)
     {
-        var sql = (string)typeof(ApiSql).GetField(query)!.GetValue(null)!;
-
-        Assert.Empty(await QueryPlans.JobTableScansAsync(fixture.Db, sql, []));
+        Assert.Empty(await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query), []));
     }
 
     [Theory]
@@ -67,13 +65,13 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
     [InlineData(nameof(ApiSql.OldestWaiting), "job_runnable_idx")]
     public async Task A_stats_query_reads_its_index(string query, string index)
     {
-        var sql = (string)typeof(ApiSql).GetField(query)!.GetValue(null)!;
-
-        var scans = await QueryPlans.JobTableScansAsync(fixture.Db, sql, []);
+        var scans = await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query), []);
 
         Assert.DoesNotContain(scans, s => s.Type == "Seq Scan");
         Assert.True(scans.Any(s => s.Index == index), string.Join(", ", scans));
     }
+
+    private static string StatsQuery(string name) => (string)typeof(ApiSql).GetField(name)!.GetValue(null)!;
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 }
