@@ -7,6 +7,7 @@ using Api.Jobs;
 using Api.Stats;
 using JobEngine;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 using StackExchange.Redis;
 
@@ -15,22 +16,25 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>The Api's services and request pipeline.</summary>
 public static class ApiServices
 {
+    /// <summary>The name Aspire.StackExchange.Redis gives its health check.</summary>
+    public const string RedisHealthCheckName = "StackExchange.Redis";
+
     /// <summary>
-    /// Registers the engine (<c>ConnectionStrings:jobsdb</c>, application name <c>api</c>), HybridCache
-    /// with Redis as its shared tier when <c>ConnectionStrings:cache</c> is set, API-key authentication,
-    /// ProblemDetails, OpenAPI and the health checks of PostgreSQL and Redis.
+    /// Registers the engine on Aspire's PostgreSQL client (<c>ConnectionStrings:jobsdb</c>, settings
+    /// under <c>Aspire:Npgsql</c>), HybridCache with Aspire's Redis client as its shared tier when
+    /// <c>ConnectionStrings:cache</c> is set (settings under <c>Aspire:StackExchange:Redis</c>),
+    /// API-key authentication, ProblemDetails, OpenAPI and the health checks.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        var connectionString = builder.Configuration.GetConnectionString("jobsdb")
-            ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
-        services.AddJobEngine(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "api" }.ConnectionString);
+        // Ours: the application name shows the Api in pg_stat_activity (GET /db/health) unless the connection string names one.
+        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b => b.ConnectionStringBuilder.ApplicationName ??= "api");
+        services.AddJobEngine();
         services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
-        services.AddHealthChecks()
-            .AddCheck<NpgsqlDataSourceHealthCheck>("postgresql")
-            .AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", Diagnostics.HealthChecks.HealthStatus.Degraded);
+        // Ours: what Aspire's PostgreSql check (SELECT 1) does not see: vacuum held back, long transactions.
+        services.AddHealthChecks().AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", HealthStatus.Degraded);
 
         services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection("Api"))
             .Validate(o => ApiKeyStore.Validate(o) is null, "Api:Keys holds an invalid key: each needs a 64-character lowercase hex Hash and a Scope of admin or producer.")
@@ -101,26 +105,30 @@ public static class ApiServices
     {
         var services = builder.Services;
         services.AddHybridCache();
-        var redis = builder.Configuration.GetConnectionString("cache");
-        if (string.IsNullOrWhiteSpace(redis))
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("cache")))
         {
-            services.AddHealthChecks().AddCheck("redis", () => Diagnostics.HealthChecks.HealthCheckResult.Healthy("not configured: the cache runs in memory only"));
+            // Same name as Aspire's check, so /health reports Redis under one key in both modes.
+            services.AddHealthChecks().AddCheck(RedisHealthCheckName, () => HealthCheckResult.Healthy("not configured: the cache runs in memory only"));
             return;
         }
 
-        var options = ConfigurationOptions.Parse(redis);
-        // Start and keep serving without Redis: no wait for a connection, and commands fail at once
-        // while it is down (HybridCache then serves from memory) instead of queueing for seconds.
-        options.AbortOnConnectFail = false;
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.ConnectTimeout = 2000;
-        options.SyncTimeout = 1000;
-        options.AsyncTimeout = 1000;
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        // One multiplexer per process, traced and health-checked by Aspire; its defaults already
+        // start without Redis (AbortOnConnectFail=false). Ours: commands fail at once while Redis is
+        // down (HybridCache then serves from memory) instead of queueing for seconds; the timeouts
+        // live in appsettings.json under Aspire:StackExchange:Redis:ConfigurationOptions.
+        builder.AddRedisClient("cache", configureOptions: options => options.BacklogPolicy = BacklogPolicy.FailFast);
         // The prefix keeps deployments (and test runs) that share one Redis apart.
         services.AddStackExchangeRedisCache(o => o.InstanceName = builder.Configuration["Api:CacheKeyPrefix"] ?? "jobs-api:");
         services.AddOptions<Caching.StackExchangeRedis.RedisCacheOptions>()
             .Configure<IServiceProvider>((o, provider) => o.ConnectionMultiplexerFactory = () => Task.FromResult(provider.GetRequiredService<IConnectionMultiplexer>()));
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Diagnostics.HealthChecks.HealthStatus.Degraded);
+        // Ours: Aspire registers its Redis check as Unhealthy on failure, but Redis is only the Api's
+        // shared cache tier: without it the Api still serves (from memory), so it degrades /health.
+        services.Configure<HealthCheckServiceOptions>(o =>
+        {
+            foreach (var registration in o.Registrations.Where(r => r.Name == RedisHealthCheckName))
+            {
+                registration.FailureStatus = HealthStatus.Degraded;
+            }
+        });
     }
 }

@@ -3,19 +3,17 @@ using Npgsql;
 namespace JobEngine;
 
 /// <summary>
-/// The connection string the engine was configured with. The pooled <see cref="NpgsqlDataSource"/>
-/// serves every query; the LISTEN connection is built from this string instead, unpooled and with
-/// keepalives, so it is never shared and a dead peer is noticed.
+/// Why it exists: every query runs on the pooled <see cref="NpgsqlDataSource"/> the host registered
+/// (Aspire's <c>AddNpgsqlDataSource</c>), but LISTEN needs a connection of its own that never goes
+/// back to a pool and notices a dead peer. It is cloned from that data source (same server,
+/// credentials and application name), so the engine never reads a connection string itself.
 /// </summary>
-public sealed class JobEngineConnection(string connectionString)
+public sealed class JobEngineConnection(NpgsqlDataSource dataSource)
 {
-    /// <summary>The connection string as configured.</summary>
-    public string ConnectionString { get; } = connectionString;
-
-    /// <summary>The same server and credentials, for the dedicated LISTEN connection.</summary>
-    public string ForListening()
+    /// <summary>A new, unpooled connection with keepalives, named <c>&lt;application name&gt;-listener</c>; the caller opens and disposes it.</summary>
+    public NpgsqlConnection ForListening()
     {
-        var builder = new NpgsqlConnectionStringBuilder(ConnectionString)
+        var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString)
         {
             Pooling = false,
             KeepAlive = 5,
@@ -24,6 +22,8 @@ public sealed class JobEngineConnection(string connectionString)
             TcpKeepAliveInterval = 5,
         };
         builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "jobs-listener" : builder.ApplicationName + "-listener";
-        return builder.ConnectionString;
+        // The data source's own string omits the password; CloneWith carries it over.
+        using var template = dataSource.CreateConnection();
+        return template.CloneWith(builder.ConnectionString);
     }
 }

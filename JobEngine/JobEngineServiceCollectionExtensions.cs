@@ -2,19 +2,32 @@ using JobEngine.Running;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
 
 namespace JobEngine;
 
 /// <summary>Registers the engine: <see cref="AddJobEngine"/> to enqueue, <see cref="AddJobWorker"/> and <see cref="AddJobHandler{THandler, TArgs}"/> to run.</summary>
 public static class JobEngineServiceCollectionExtensions
 {
-    /// <summary>The pooled data source and the <see cref="JobClient"/> for <paramref name="connectionString"/>.</summary>
-    public static IServiceCollection AddJobEngine(this IServiceCollection services, string connectionString)
+    /// <summary>
+    /// The <see cref="JobClient"/> and the engine's other clients, on the <see cref="NpgsqlDataSource"/>
+    /// already in <paramref name="services"/>. Register that first: in a service
+    /// <c>builder.AddNpgsqlDataSource("jobsdb")</c> (Aspire.Npgsql: connection string, health check,
+    /// traces and metrics from configuration), elsewhere <c>services.AddNpgsqlDataSource(connectionString)</c>
+    /// (Npgsql.DependencyInjection).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No <see cref="NpgsqlDataSource"/> is registered yet.</exception>
+    public static IServiceCollection AddJobEngine(this IServiceCollection services)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(s => s.ServiceType == typeof(NpgsqlDataSource) && !s.IsKeyedService))
+        {
+            throw new InvalidOperationException(
+                "AddJobEngine needs an NpgsqlDataSource registered before it: call builder.AddNpgsqlDataSource(\"jobsdb\") (Aspire.Npgsql) or services.AddNpgsqlDataSource(connectionString) first.");
+        }
+
         services.AddOptions<Health.DatabaseHealthOptions>();
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        services.AddNpgsqlDataSource(connectionString);
-        services.TryAddSingleton(new JobEngineConnection(connectionString));
+        services.TryAddSingleton<JobEngineConnection>();
         services.TryAddSingleton<JobClient>();
         services.TryAddSingleton<Scheduling.ScheduleClient>();
         services.TryAddSingleton<Health.DatabaseHealthClient>();

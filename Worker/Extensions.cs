@@ -8,19 +8,21 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>The Worker's services: the engine, its worker runtime, the built-in handlers and the database health check.</summary>
 public static class WorkerServices
 {
-    /// <summary>Registers everything the Worker runs, from <c>ConnectionStrings:jobsdb</c>, <c>Jobs:Worker</c> and <c>Webhooks</c>.</summary>
+    /// <summary>
+    /// Registers everything the Worker runs: the engine on Aspire's PostgreSQL client
+    /// (<c>ConnectionStrings:jobsdb</c>, settings under <c>Aspire:Npgsql</c>), <c>Jobs:Worker</c> and <c>Webhooks</c>.
+    /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var connectionString = builder.Configuration.GetConnectionString("jobsdb")
-            ?? throw new InvalidOperationException("ConnectionStrings:jobsdb is not set (env ConnectionStrings__jobsdb).");
-        builder.Services.AddJobEngine(NamedConnection(connectionString, "worker"));
+        // Ours: the application name shows the Worker (and its LISTEN connection, worker-listener) in pg_stat_activity.
+        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b => b.ConnectionStringBuilder.ApplicationName ??= "worker");
+        builder.Services.AddJobEngine();
         builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
         builder.Services.AddJobQueueDepthGauge(builder.Configuration.GetValue<TimeSpan?>("Jobs:QueueDepthInterval"));
         builder.Services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
-        builder.Services.AddHealthChecks()
-            .AddCheck<NpgsqlDataSourceHealthCheck>("postgresql")
-            .AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", HealthStatus.Degraded);
+        // Ours: what Aspire's PostgreSql check (SELECT 1) does not see: vacuum held back, long transactions.
+        builder.Services.AddHealthChecks().AddCheck<JobEngine.Health.JobsDatabaseHealthCheck>("jobs-database", HealthStatus.Degraded);
 
         var drain = builder.Configuration.GetValue("Jobs:Worker:DrainTimeout", TimeSpan.FromSeconds(20));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = drain + TimeSpan.FromSeconds(15));
@@ -45,7 +47,4 @@ public static class WorkerServices
 
         return builder;
     }
-
-    private static string NamedConnection(string connectionString, string applicationName) =>
-        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString;
 }

@@ -76,7 +76,7 @@ public sealed class JobNotifier(
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        await using var listener = new NpgsqlConnection(connection.ForListening());
+        await using var listener = connection.ForListening();
         listener.Notification += OnNotification;
         await listener.OpenAsync(stoppingToken).ConfigureAwait(false);
         await using (var listen = new NpgsqlCommand($"LISTEN {InsertedChannel}; LISTEN {CancelChannel}", listener))

@@ -46,8 +46,8 @@ public sealed class RedisDownTests(RedisDownFixture api) : IClassFixture<RedisDo
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         var report = await health.BodyAsync();
         Assert.Equal("Degraded", report.GetProperty("status").GetString());
-        Assert.Equal("Degraded", report.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
-        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("postgresql").GetProperty("status").GetString());
+        Assert.Equal("Degraded", report.GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("PostgreSql").GetProperty("status").GetString());
         Assert.DoesNotContain("password", await health.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
 }
@@ -67,7 +67,7 @@ public sealed class NoRedisTests(NoRedisFixture api) : IClassFixture<NoRedisFixt
         Assert.Equal("hit", (await api.Admin.GetAsync("/stats")).Cache());
         var report = await (await api.Anonymous.GetAsync("/health")).BodyAsync();
         Assert.Equal("Healthy", report.GetProperty("status").GetString());
-        Assert.Contains("not configured", report.GetProperty("checks").GetProperty("redis").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not configured", report.GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 }
 
@@ -113,7 +113,7 @@ public sealed class PostgresDownTests(PostgresDownFixture api) : IClassFixture<P
     {
         var health = await api.Anonymous.GetAsync("/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-        Assert.Equal("Unhealthy", (await health.BodyAsync()).GetProperty("checks").GetProperty("postgresql").GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", (await health.BodyAsync()).GetProperty("checks").GetProperty("PostgreSql").GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await api.Anonymous.GetAsync("/alive")).StatusCode);
     }
 }

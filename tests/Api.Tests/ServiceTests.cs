@@ -11,8 +11,8 @@ public sealed class ServiceTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         var report = await health.BodyAsync();
         Assert.Equal("Healthy", report.GetProperty("status").GetString());
-        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
-        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("postgresql").GetProperty("status").GetString());
+        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("PostgreSql").GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await api.Anonymous.GetAsync("/alive")).StatusCode);
     }
 

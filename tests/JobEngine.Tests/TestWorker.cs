@@ -35,7 +35,7 @@ public sealed class TestWorker : IAsyncDisposable
         }
 
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddJobEngine(db.AppConnectionString);
+        builder.Services.AddNpgsqlDataSource(db.AppConnectionString).AddJobEngine();
         builder.Services.AddJobWorker(builder.Configuration);
         builder.Services.AddJobHandler<NoopHandler, NoArgs>("noop");
         builder.Services.AddJobHandler<SleepHandler, SleepArgs>("sleep");

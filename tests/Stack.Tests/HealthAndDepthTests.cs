@@ -3,33 +3,13 @@ using JobEngine;
 using JobEngine.Telemetry;
 using JobEngine.Tests;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
-using StackExchange.Redis;
 
 namespace Stack.Tests;
 
-/// <summary>The Redis health check and the queue-depth gauge, against the real servers.</summary>
+/// <summary>The queue-depth gauge, against the real server.</summary>
 public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
-    [Fact]
-    public async Task The_redis_check_is_healthy_on_the_real_server_and_unhealthy_when_it_cannot_be_reached()
-    {
-        var options = ConfigurationOptions.Parse(TestDatabase.Env("ConnectionStrings__cache"));
-        options.AbortOnConnectFail = false;
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
-        var unreachableOptions = ConfigurationOptions.Parse("127.0.0.1:1,connectTimeout=200,asyncTimeout=500");
-        unreachableOptions.AbortOnConnectFail = false;
-        await using var unreachable = await ConnectionMultiplexer.ConnectAsync(unreachableOptions);
-
-        var healthy = await Check(new RedisHealthCheck(redis));
-        var unhealthy = await Check(new RedisHealthCheck(unreachable));
-
-        Assert.Equal(HealthStatus.Healthy, healthy.Status);
-        Assert.Equal(HealthStatus.Unhealthy, unhealthy.Status);
-    }
-
     [Fact]
     public async Task The_queue_depth_gauge_reports_served_queues_at_zero_live_jobs_per_queue_and_state_and_zero_once_they_are_gone()
     {
@@ -63,9 +43,6 @@ public sealed class HealthAndDepthTests(TestDatabase db) : IClassFixture<TestDat
         Assert.Equal(0, after["scheduled"]);
         Assert.DoesNotContain("cancelled", after.Keys);
     }
-
-    private static Task<HealthCheckResult> Check(IHealthCheck check) =>
-        check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("redis", check, HealthStatus.Unhealthy, null) });
 
     // Reads job.queue.depth as a metrics pipeline would: by observing the instrument.
     private static Dictionary<string, long> Observe(string queue)

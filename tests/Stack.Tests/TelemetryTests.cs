@@ -158,7 +158,7 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults();
-        builder.Services.AddJobEngine(db.AppConnectionString);
+        builder.Services.AddNpgsqlDataSource(db.AppConnectionString).AddJobEngine();
         telemetry.AddTo(builder.Services);
         var app = builder.Build();
         map(app);
