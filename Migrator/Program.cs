@@ -8,4 +8,9 @@ builder.AddMigratorServices();
 using var host = builder.Build();
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-return await host.Services.GetRequiredService<MigratorCommand>().RunAsync(args, stop.Token);
+// Started so OpenTelemetry's providers exist while the command runs (they are built by a hosted
+// service); stopping the host then flushes the last spans and metrics to the exporter.
+await host.StartAsync(stop.Token);
+var exitCode = await host.Services.GetRequiredService<MigratorCommand>().RunAsync(args, stop.Token);
+await host.StopAsync(CancellationToken.None);
+return exitCode;

@@ -23,11 +23,11 @@ public sealed class KnownKinds(NpgsqlDataSource dataSource, HybridCache cache, C
         }
 
         var read = false;
-        var registered = await cache.GetOrCreateAsync(CacheRules.KindsKey, async token =>
+        var registered = await cache.GetOrComputeAsync(CacheRules.KindsKey, CacheRules.Kinds, async token =>
         {
             read = true;
             return await ReadRegisteredAsync(token).ConfigureAwait(false);
-        }, CacheRules.Kinds.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         var unknown = FirstUnknown(kinds, configured, registered);
         if (unknown is null || read)
         {

@@ -23,11 +23,11 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
         }
 
         var computed = false;
-        var cached = await cache.GetOrCreateAsync(CacheRules.StatsKey, async token =>
+        var cached = await cache.GetOrComputeAsync(CacheRules.StatsKey, CacheRules.Stats, async token =>
         {
             computed = true;
             return await ReadAsync(token).ConfigureAwait(false);
-        }, CacheRules.Stats.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         return (cached, computed ? CacheOutcome.Miss : CacheOutcome.Hit);
     }
 

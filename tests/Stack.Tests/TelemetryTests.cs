@@ -17,6 +17,8 @@ namespace Stack.Tests;
 /// <summary>The signals ServiceDefaults and the engine promise, read through the in-memory exporter over real PostgreSQL.</summary>
 public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : IClassFixture<TestDatabase>
 {
+    private const string RedisSource = "OpenTelemetry.Instrumentation.StackExchangeRedis";
+
     [Fact]
     public async Task A_request_to_the_api_its_insert_and_the_job_run_in_the_worker_share_one_trace_and_the_metrics_count_them()
     {
@@ -61,6 +63,76 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
         Assert.Contains(workerTelemetry.Points("job.execution.duration"), p => Telemetry.Tag(p, "job.queue") == queue && p.GetHistogramCount() == 1);
         Assert.Contains(workerTelemetry.Points("job.queue.latency"), p => Telemetry.Tag(p, "job.queue") == queue && p.GetHistogramCount() == 1);
         output.WriteLine($"POST /jobs made {requestDbCalls.Count} database call(s): {string.Join(" | ", requestDbCalls.Select(s => ((string?)s.GetTagItem("db.query.text"))?.Split('\n').FirstOrDefault(l => !l.StartsWith("--", StringComparison.Ordinal)) ?? s.DisplayName))}");
+    }
+
+    [Fact]
+    public async Task A_cached_stats_miss_shows_its_redis_and_postgresql_calls_as_spans_under_the_request()
+    {
+        var telemetry = new Telemetry();
+        await using var api = new ApiUnderTest(db, telemetry);
+        using var http = api.Admin();
+
+        using var response = await http.GetAsync(new Uri("/stats", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("miss", string.Join(",", response.Headers.GetValues("X-Cache")));
+
+        var server = await Eventually.WaitForAsync(
+            () => Task.FromResult(telemetry.Spans.FirstOrDefault(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("url.path") == "/stats")),
+            s => s is not null, "the server span of GET /stats");
+        // Redis spans are built from StackExchange.Redis's profiling sessions, drained after the calls end.
+        var redisCalls = await Eventually.WaitForAsync(
+            () =>
+            {
+                Telemetry.Flush(api.Services);
+                return Task.FromResult(telemetry.Spans.Where(s => s.Source.Name == RedisSource && IsWithin(s, server!, telemetry)).ToList());
+            },
+            calls => calls.Count >= 2, "the Redis lookup and write of the miss as spans under the request");
+        var dbCalls = telemetry.Spans.Where(s => s.Source.Name == "Npgsql" && IsWithin(s, server!, telemetry)).ToList();
+
+        output.WriteLine($"trace {server!.TraceId}: {server.DisplayName} span {server.SpanId}");
+        foreach (var span in telemetry.Spans.Where(s => s.TraceId == server.TraceId && s != server).OrderBy(s => s.StartTimeUtc))
+        {
+            output.WriteLine($"  {span.Source.Name,-50} {span.DisplayName,-28} span {span.SpanId} parent {span.ParentSpanId} {span.Duration.TotalMilliseconds:0.0} ms");
+        }
+
+        Assert.Contains(redisCalls, s => s.DisplayName.Contains("GET", StringComparison.OrdinalIgnoreCase) || s.DisplayName.Contains("HMGET", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(redisCalls, s => s.DisplayName.Contains("SET", StringComparison.OrdinalIgnoreCase) || s.DisplayName.Contains("EVAL", StringComparison.OrdinalIgnoreCase));
+        Assert.NotEmpty(dbCalls);
+        Assert.All(redisCalls.Concat(dbCalls), s => Assert.Equal(server!.TraceId, s.TraceId));
+    }
+
+    [Fact]
+    public async Task The_api_the_worker_and_the_migrator_each_export_the_npgsql_meter_once_from_one_data_source()
+    {
+        var queue = "meter-" + Guid.NewGuid().ToString("N")[..8];
+        var workerTelemetry = new Telemetry();
+        using var worker = await StartWorkerAsync(queue, workerTelemetry);
+        var apiTelemetry = new Telemetry();
+        await using var api = new ApiUnderTest(db, apiTelemetry);
+        using var http = api.Admin();
+        using var response = await http.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { }, queue });
+        var jobId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        await db.WaitForStateAsync(jobId, JobState.Completed);
+        var migratorTelemetry = new Telemetry();
+        using var migrator = await StartMigratorAsync(migratorTelemetry);
+        Assert.Equal(0, await migrator.Services.GetRequiredService<Migrator.MigratorCommand>().RunAsync(["status"], CancellationToken.None));
+
+        foreach (var (name, services, telemetry) in new[] { ("api", api.Services, apiTelemetry), ("worker", worker.Services, workerTelemetry), ("migrator", migrator.Services, migratorTelemetry) })
+        {
+            telemetry.Metrics.Clear();
+            Telemetry.Flush(services);
+            var npgsql = telemetry.Metrics.Snapshot().Where(m => m.MeterName == "Npgsql").ToList();
+            Assert.Contains(npgsql, m => m.Name == "db.client.operation.duration");
+            // One export holds each instrument once: the meter is subscribed once, not by ServiceDefaults and Aspire both.
+            Assert.All(npgsql.GroupBy(m => m.Name), g => Assert.True(g.Count() == 1, $"{name} exported {g.Key} {g.Count()} times"));
+            // Every call of this service is counted by one pooled data source (Aspire's, named by its
+            // application name), not by a second one the engine built. (The three hosts share this
+            // process and Npgsql's static meter, so each sees the others' pools too.)
+            var pools = npgsql.Single(m => m.Name == "db.client.operation.duration").MetricPoints.Select(p => Telemetry.Tag(p, "db.client.connection.pool.name") ?? "")
+                .Distinct().Where(p => new Npgsql.NpgsqlConnectionStringBuilder(p).ApplicationName == name).ToList();
+            output.WriteLine($"{name}: {npgsql.Count} Npgsql instruments, its pools: {string.Join(" | ", pools)}");
+            Assert.Single(pools);
+        }
     }
 
     [Fact]
@@ -147,6 +219,18 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
         });
         builder.AddServiceDefaults();
         WorkerServices.AddApplicationServices(builder); // By name: the Api, also referenced here, has one too.
+        telemetry.AddTo(builder.Services);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private async Task<IHost> StartMigratorAsync(Telemetry telemetry)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:jobsdb"] = db.OwnerConnectionString });
+        builder.AddServiceDefaults();
+        builder.AddMigratorServices();
         telemetry.AddTo(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
