@@ -68,12 +68,15 @@ catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlExcepti
     return 1;
 }
 
+// The descriptor goes out once the worker runtime has started, so the harness's first jobs do not
+// wait on start-up; the sampler's ticks follow it.
+await host.StartAsync();
 var version = typeof(JobClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-host.Services.GetRequiredService<ProtocolWriter>().Write([new DescriptorRecord(
+host.Services.GetRequiredService<ProtocolWriter>().WriteDescriptor(new DescriptorRecord(
     Sampler.System, manifest.EventTables, manifest.Extensions, $"jobengine@{version}", schemaVersion,
-    settings.Database.Database, ProtocolWriter.Timestamp(startedAt), settings.InstanceId)]);
+    settings.Database.Database, ProtocolWriter.Timestamp(startedAt), settings.InstanceId));
 logger.LogInformation("Adapter {Instance} runs: {Workers} workers, {Pacing} pacing, {Mode} mode, sampling every {Every} s.",
     settings.InstanceId, settings.WorkerCount, settings.Pacing, settings.Mode, settings.SampleEverySeconds);
 
-await host.RunAsync();
+await host.WaitForShutdownAsync();
 return 0;

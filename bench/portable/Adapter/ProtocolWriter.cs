@@ -33,6 +33,17 @@ internal sealed class ProtocolWriter(TextWriter stdout)
     };
 
     private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _descriptorWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the descriptor is out: samples may follow it, never precede it.</summary>
+    public Task DescriptorWritten => _descriptorWritten.Task;
+
+    /// <summary>Writes the startup record; the sampler starts ticking after it.</summary>
+    public void WriteDescriptor(DescriptorRecord descriptor)
+    {
+        Write([descriptor]);
+        _descriptorWritten.TrySetResult();
+    }
 
     public void Write<T>(IEnumerable<T> records)
     {

@@ -15,6 +15,7 @@ internal sealed class Sampler(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await writer.DescriptorWritten.WaitAsync(stoppingToken).ConfigureAwait(false);
         var period = settings.SampleEverySeconds * 1000L;
         var (lastEnqueued, lastCompleted, lastAt) = (counters.Enqueued, counters.Completed, time.GetTimestamp());
         while (!stoppingToken.IsCancellationRequested)

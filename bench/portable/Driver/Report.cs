@@ -18,7 +18,7 @@ internal static class Report
         md.AppendLine(CultureInfo.InvariantCulture, $"# Portable long-horizon benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`{command}`: {options.Rate} jobs/s offered over stdin (`ENQUEUE n`), {options.Workers} workers, JOB_WORK_MS 1, "
-            + $"4 phases of {options.DurationSeconds / 4.0:F0} s, samples every {options.SampleEverySeconds} s. {Environment.ProcessorCount} cores, shared.");
+            + $"a {SystemRun.WarmUp(options).TotalSeconds:F0} s warm-up, then 4 phases of {options.DurationSeconds / 4.0:F0} s, samples every {options.SampleEverySeconds} s. {Environment.ProcessorCount} cores, shared.");
         foreach (var result in results)
         {
             md.AppendLine();

@@ -5,7 +5,7 @@ namespace Driver;
 
 /// <summary>
 /// Why it exists: one system through the whole run, as the public harness would drive it: a fresh
-/// database, replica 0 launched and paced over stdin, then the phases (clean; an idle-in-transaction
+/// database, replica 0 launched and paced over stdin, a warm-up, then the phases (clean; an idle-in-transaction
 /// holder with an XID; recovery; a second replica started, SIGKILLed halfway and restarted), a drain
 /// until every enqueued job completed (or a time limit), SIGTERM to each replica (exit 0 within
 /// 5 s), and the count of jobs lost.
@@ -59,6 +59,11 @@ internal sealed class SystemRun(SystemUnderTest system, DriverOptions options, s
         using var stopPacing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pacing = pacer.RunAsync(stopPacing.Token);
 
+        // As the harness's warm-up phase: start-up and JIT are not part of the clean phase's figures.
+        var warmUp = WarmUp(options);
+        Say($"warm-up ({warmUp.TotalSeconds:F0} s, not reported)");
+        await Task.Delay(warmUp, cancellationToken).ConfigureAwait(false);
+
         var windows = new List<PhaseWindow>();
         foreach (var phase in Enum.GetValues<Phase>())
         {
@@ -78,6 +83,9 @@ internal sealed class SystemRun(SystemUnderTest system, DriverOptions options, s
         Say($"{pacer.Sent} jobs asked for, {enqueued} enqueued, {completed} completed after a {drainSeconds:F0} s drain: {result.Lost} lost; {result.Violations.Count} protocol violations");
         return result;
     }
+
+    /// <summary>An eighth of the phases' length, at least 5 s.</summary>
+    public static TimeSpan WarmUp(DriverOptions options) => TimeSpan.FromSeconds(Math.Max(5, options.DurationSeconds / 8));
 
     private async Task RunPhaseAsync(Phase phase, TimeSpan length, string owner, Dictionary<string, string> environment, string database, CancellationToken cancellationToken)
     {
