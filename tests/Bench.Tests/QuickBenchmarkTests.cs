@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Bench.Tests;
@@ -9,6 +8,7 @@ namespace Bench.Tests;
 /// results folder, and checks that it succeeds and that latest.json holds a number for our engine
 /// in every scenario. It asserts no timing: speed is judged by the report's ratios, not by tests.
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class QuickBenchmarkTests
 {
     private static readonly string[] Scenarios = ["drain", "steady", "scale", "ageing", "ceiling", "index-build"];
@@ -16,11 +16,10 @@ public sealed class QuickBenchmarkTests
     [Fact]
     public async Task Quick_mode_runs_every_scenario_and_reports_figures_for_our_engine()
     {
-        var root = RepositoryRoot();
         var results = Directory.CreateTempSubdirectory("bench-quick-");
         try
         {
-            var (exitCode, output) = await RunAsync(Path.Combine(root, "bench", "run.sh"), results.FullName);
+            var (exitCode, output) = await BenchScript.RunAsync("bench/run.sh", ["--quick"], results.FullName, TimeSpan.FromMinutes(10));
             Assert.True(exitCode == 0, $"./bench/run.sh --quick exited with {exitCode}:\n{output}");
 
             using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(results.FullName, "latest.json")));
@@ -42,41 +41,5 @@ public sealed class QuickBenchmarkTests
         {
             results.Delete(recursive: true);
         }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string script, string resultsDir)
-    {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(script);
-        info.ArgumentList.Add("--quick");
-        info.Environment["BENCH_RESULTS_DIR"] = resultsDir;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"./bench/run.sh --quick ran past 10 minutes:\n{await stdout}\n{await stderr}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "bench", "run.sh")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No bench/run.sh above {AppContext.BaseDirectory}; expected the test to run from the repository's build output.");
     }
 }
