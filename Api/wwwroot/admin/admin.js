@@ -279,7 +279,9 @@ function drawChart(container, perMinute, generatedAt) {
     const minute = new Date(t);
     if (minute.getMinutes() % tickMinutes !== 0) continue;
     add("line", { class: "axis", x1: x(t), x2: x(t), y1: y(0), y2: y(0) + 4 });
-    add("text", { x: x(t), y: y(0) + 16, "text-anchor": "middle" }, minute.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    // A label at the right edge ends there instead of being cut off.
+    const anchor = x(t) > width - right - 30 ? "end" : "middle";
+    add("text", { x: x(t), y: y(0) + 16, "text-anchor": anchor }, minute.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
   }
   add("text", { x: width - right, y: height - 4, "text-anchor": "end" }, "time (minute of finish)");
   for (const series of ["completed", "failed"]) {
