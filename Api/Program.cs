@@ -13,6 +13,7 @@ app.MapJobsApi();
 app.MapStatsApi();
 app.MapSchedulesApi();
 app.MapDatabaseApi();
+app.MapQueuesApi();
 app.MapAdminApi();
 app.MapDefaultEndpoints();
 

@@ -12,6 +12,7 @@ internal static class ApiSql
     public static readonly string SelectCreatedBy = Admin.Get(nameof(SelectCreatedBy));
     public static readonly string SelectRegisteredKinds = Admin.Get(nameof(SelectRegisteredKinds));
     public static readonly string ListJobs = Admin.Get(nameof(ListJobs));
+    public static readonly string SelectTraceParent = Admin.Get(nameof(SelectTraceParent));
 
     public static readonly string CountByQueueAndState = Stats.Get(nameof(CountByQueueAndState));
     public static readonly string FinishedPerMinute = Stats.Get(nameof(FinishedPerMinute));

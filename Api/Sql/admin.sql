@@ -33,3 +33,7 @@ WHERE id IN (
     ORDER BY id DESC
     LIMIT $5)
 ORDER BY id DESC;
+
+-- name: SelectTraceParent
+-- The W3C traceparent of the request that enqueued the job, for the admin page's trace link.
+SELECT trace_parent FROM jobs.job WHERE id = $1;

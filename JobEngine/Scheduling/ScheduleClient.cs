@@ -18,9 +18,21 @@ namespace JobEngine.Scheduling;
 public sealed record ScheduleInfo(string Name, string Cron, string TimeZone, string Kind, string Queue, bool Paused, string CatchUp,
     DateTimeOffset? LastRunAt, long? LastJobId, DateTimeOffset? NextRunAt);
 
-/// <summary>Lists, pauses and resumes recurring jobs (for the Api and the admin area).</summary>
+/// <summary>A queue's limits, shared by every worker (<c>jobs.queue_limit</c>).</summary>
+/// <param name="Queue">The queue.</param>
+/// <param name="MaxRunning">Most jobs of the queue running at once across workers; null without a cap.</param>
+/// <param name="RateLimit">Most starts per <paramref name="RatePeriodMs"/>; null without a rate limit.</param>
+/// <param name="RatePeriodMs">The rate limit's window in milliseconds; null without a rate limit.</param>
+public sealed record QueueLimitInfo(string Queue, int? MaxRunning, int? RateLimit, long? RatePeriodMs);
+
+/// <summary>
+/// Lists, pauses, resumes and runs recurring jobs now, and lists queue limits (both are declared in
+/// the Workers' configuration and kept in the tables of the same migration), for the Api and the admin area.
+/// </summary>
 public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider time)
 {
+    private readonly JobClient _jobs = new(dataSource);
+
     /// <summary>Every schedule known to the database, with its next run.</summary>
     public async Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -46,6 +58,46 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
 
     /// <summary>Lets a paused schedule fire again; instants missed meanwhile follow its catch-up policy.</summary>
     public Task<bool> ResumeAsync(string name, CancellationToken cancellationToken = default) => SetPausedAsync(name, false, cancellationToken);
+
+    /// <summary>
+    /// Enqueues one job of the schedule now (its kind, arguments and queue) and returns its id; null
+    /// when no schedule has this name. It is not one of the schedule's instants: no <c>schedule_run</c>
+    /// row is written and the next instant still fires, once, as usual. Works on a paused schedule too.
+    /// </summary>
+    public async Task<long?> RunNowAsync(string name, CancellationToken cancellationToken = default)
+    {
+        NewJob job;
+        await using (var command = dataSource.CreateCommand(ScheduleSql.SelectScheduleJob))
+        {
+            command.Parameters.Add(new() { Value = name });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            job = new NewJob(reader.GetString(reader.GetOrdinal("kind")), reader.GetString(reader.GetOrdinal("args"))) { Queue = reader.GetString(reader.GetOrdinal("queue")) };
+        }
+
+        return (await _jobs.EnqueueAsync(job, cancellationToken).ConfigureAwait(false)).Job.Id;
+    }
+
+    /// <summary>Every queue that has a concurrency cap or a rate limit.</summary>
+    public async Task<IReadOnlyList<QueueLimitInfo>> ListQueueLimitsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(ScheduleSql.SelectQueueLimits);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var limits = new List<QueueLimitInfo>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            int? Int(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? null : reader.GetInt32(reader.GetOrdinal(column));
+            var period = reader.GetOrdinal("rate_period_ms");
+            limits.Add(new QueueLimitInfo(reader.GetString(reader.GetOrdinal("queue")), Int("max_running"), Int("rate_limit"),
+                reader.IsDBNull(period) ? null : reader.GetInt64(period)));
+        }
+
+        return limits;
+    }
 
     private DateTimeOffset? NextRun(ScheduleOptions options)
     {

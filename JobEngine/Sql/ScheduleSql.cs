@@ -14,8 +14,10 @@ internal static class ScheduleSql
     public static readonly string SelectSchedules = Schedules.Get(nameof(SelectSchedules));
     public static readonly string SetSchedulePaused = Schedules.Get(nameof(SetSchedulePaused));
     public static readonly string PruneScheduleRuns = Schedules.Get(nameof(PruneScheduleRuns));
+    public static readonly string SelectScheduleJob = Schedules.Get(nameof(SelectScheduleJob));
 
     public static readonly string UpsertQueueLimit = Limits.Get(nameof(UpsertQueueLimit));
     public static readonly string SelectLimitedQueues = Limits.Get(nameof(SelectLimitedQueues));
     public static readonly string PruneQueueStarts = Limits.Get(nameof(PruneQueueStarts));
+    public static readonly string SelectQueueLimits = Limits.Get(nameof(SelectQueueLimits));
 }

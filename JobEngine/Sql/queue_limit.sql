@@ -16,3 +16,9 @@ DELETE FROM jobs.queue_start AS s
 USING jobs.queue_limit AS l
 WHERE s.queue = l.queue
   AND s.started_at < now() - coalesce(l.rate_period, interval '0');
+
+-- name: SelectQueueLimits
+-- Every queue's shared limits, for the admin area.
+SELECT queue, max_running, rate_limit, (extract(epoch FROM rate_period) * 1000)::bigint AS rate_period_ms
+FROM jobs.queue_limit
+ORDER BY queue;

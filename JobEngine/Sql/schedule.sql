@@ -38,3 +38,8 @@ UPDATE jobs.schedule SET paused = $2, updated_at = now() WHERE name = $1;
 
 -- name: PruneScheduleRuns
 DELETE FROM jobs.schedule_run WHERE recorded_at < now() - interval '7 days';
+
+-- name: SelectScheduleJob
+-- What "run now" enqueues: the job of the schedule's next instant, outside its instants (no
+-- schedule_run row, last_instant unchanged), so the one-job-per-instant rule is untouched.
+SELECT kind, args::text, queue FROM jobs.schedule WHERE name = $1;

@@ -1,24 +1,47 @@
 // The admin page: plain JavaScript, no build step, no inline code (the page's CSP forbids it).
 // The admin key is kept in sessionStorage (gone when the tab closes) and sent as a Bearer token.
 // Everything shown comes from the API and is written with textContent, never parsed as HTML.
+// Views are chosen by the URL's hash (#/jobs?state=discarded&queue=emails, #/jobs/123), so a view
+// can be linked; the figures refresh every 2 s while the tab is visible and pause while it is hidden.
 "use strict";
 
 const keyName = "jobs-admin-key";
+const refreshMs = 2000;
+const svgNs = "http://www.w3.org/2000/svg";
+const states = ["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"];
 const $ = (id) => document.getElementById(id);
+
+// The names of GET /stats fields, in one place: a field renamed by the Api is one edit here.
+// Where a name has changed over time every spelling is listed; the first present wins.
+const statsFields = {
+  queues: ["queues"], queue: ["queue"], counts: ["counts"], perMinute: ["perMinute"], minute: ["minute"],
+  completed: ["completed"], failed: ["failed", "discarded"], errorRate: ["errorRate"], latency: ["queueLatencyMs"],
+  oldest: ["oldestWaitingSeconds"], generatedAt: ["generatedAt"], completedLastHour: ["completedLastHour"],
+  failedLastHour: ["failedLastHour", "discardedLastHour"],
+};
+function field(object, name) {
+  for (const key of statsFields[name]) {
+    if (object && object[key] !== undefined) return object[key];
+  }
+  return undefined;
+}
+
 let nextCursor = null;
 let detailId = null;
 let detailTimer = null;
+let liveTimer = null;
+let queueLimits = null;
 
 function setStatus(text, isError) {
   $("status").textContent = text;
   $("status").className = isError ? "error" : "";
 }
 
-async function api(method, path) {
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: "Bearer " + sessionStorage.getItem(keyName), "Cache-Control": "no-cache" },
-  });
+async function api(method, path, fresh) {
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem(keyName) };
+  // Figures polled every 2 s come from the Api's short cache; actions and what follows them are read fresh.
+  if (fresh) headers["Cache-Control"] = "no-cache";
+  const response = await fetch(path, { method, headers });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const problem = body || {};
@@ -27,63 +50,327 @@ async function api(method, path) {
   return body;
 }
 
-function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text === null || text === undefined ? "" : String(text);
-  if (className) td.className = className;
-  row.appendChild(td);
-  return td;
+function text(value) {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function el(tag, className, content) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (content !== undefined) node.textContent = text(content);
+  return node;
+}
+
+function cell(row, value, className) {
+  return row.appendChild(el("td", className, value));
+}
+
+function link(href, content) {
+  const a = el("a", "", content);
+  a.href = href;
+  return a;
 }
 
 function when(value) {
   return value ? new Date(value).toLocaleString() : "";
 }
 
+function fmt(n, digits = 1) {
+  return n === null || n === undefined ? "–" : Number(n).toFixed(digits);
+}
+
+function int(n) {
+  return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "none";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+// ---- Routing -------------------------------------------------------------------------------
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, query] = hash.split("?");
+  const parts = path.split("/").filter(Boolean);
+  const params = new URLSearchParams(query || "");
+  if (parts[0] === "jobs" && parts[1]) return { view: "job", id: parts[1], params };
+  if (["jobs", "queues", "schedules", "database"].includes(parts[0])) return { view: parts[0], params };
+  return { view: "overview", params };
+}
+
+function showView(view) {
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.dataset.view !== view;
+  }
+  const navView = view === "job" ? "jobs" : view;
+  for (const a of $("nav").querySelectorAll("a")) {
+    if (a.dataset.view === navView) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+async function render() {
+  const r = route();
+  showView(r.view);
+  clearTimeout(detailTimer);
+  try {
+    if (r.view === "overview") await Promise.all([loadStats(), loadFailures()]);
+    if (r.view === "jobs") await Promise.all([loadStats(), showJobs(r.params)]);
+    if (r.view === "job") await Promise.all([loadStats(), showJob(r.id)]);
+    if (r.view === "queues") {
+      queueLimits = await api("GET", "/queues/limits");
+      await loadStats();
+    }
+    if (r.view === "schedules") await Promise.all([loadStats(), loadSchedules()]);
+    if (r.view === "database") await Promise.all([loadStats(), loadDatabase()]);
+    markUpdated();
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+function markUpdated() {
+  setStatus(`Live: updated ${new Date().toLocaleTimeString()}, every ${refreshMs / 1000} s while this tab is visible.`);
+}
+
+// ---- Live refresh (Page Visibility API) ----------------------------------------------------
+
+function scheduleRefresh() {
+  clearTimeout(liveTimer);
+  if (!document.hidden && sessionStorage.getItem(keyName)) liveTimer = setTimeout(liveRefresh, refreshMs);
+}
+
+async function liveRefresh() {
+  try {
+    const view = route().view;
+    await Promise.all([loadStats(), view === "overview" ? loadFailures() : null]);
+    markUpdated();
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+  scheduleRefresh();
+}
+
+function onVisibility() {
+  if (document.hidden) {
+    clearTimeout(liveTimer);
+    setStatus("Paused while this tab is hidden.");
+  } else if (sessionStorage.getItem(keyName)) {
+    liveRefresh();
+  }
+}
+
+// ---- Stats: navigation counts, overview, queues ---------------------------------------------
+
+function totals(stats) {
+  const sum = Object.fromEntries(states.map((s) => [s, 0]));
+  for (const q of field(stats, "queues") || []) {
+    const counts = field(q, "counts") || {};
+    for (const s of states) sum[s] += Number(counts[s] || 0);
+  }
+  return sum;
+}
+
+async function loadStats() {
+  const stats = await api("GET", "/stats");
+  const sum = totals(stats);
+  renderStateNav(sum);
+  const view = route().view;
+  if (view === "overview") renderOverview(stats, sum);
+  if (view === "queues") renderQueues(stats);
+}
+
+function jobsHref(filter) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(filter)) if (value) params.set(name, value);
+  const query = params.toString();
+  return "#/jobs" + (query ? "?" + query : "");
+}
+
+function renderStateNav(sum) {
+  const nav = $("states");
+  const current = route();
+  const currentState = current.view === "jobs" ? current.params.get("state") || "" : null;
+  nav.replaceChildren();
+  const all = link(jobsHref({}), "all ");
+  all.dataset.state = "";
+  all.appendChild(el("span", "count", int(Object.values(sum).reduce((a, b) => a + b, 0))));
+  nav.appendChild(all);
+  for (const s of states) {
+    const a = link(jobsHref({ state: s, queue: current.view === "jobs" ? current.params.get("queue") : null }), s + " ");
+    a.dataset.state = s;
+    a.appendChild(el("span", "count", int(sum[s])));
+    nav.appendChild(a);
+  }
+  for (const a of nav.querySelectorAll("a")) {
+    if (a.dataset.state === currentState) a.setAttribute("aria-current", "page");
+  }
+  $("nav-total").textContent = int(sum.available + sum.scheduled + sum.running + sum.retryable);
+  $("nav-total").title = "live jobs: available, scheduled, running and retryable";
+}
+
+function tile(label, value, href, bad, name) {
+  const node = href ? link(href) : el("div");
+  node.className = "tile" + (bad ? " bad" : "");
+  node.dataset.tile = name;
+  node.append(el("span", "label", label), el("span", "value", value));
+  return node;
+}
+
+function renderOverview(stats, sum) {
+  const latency = field(stats, "latency") || {};
+  const perMinute = field(stats, "perMinute") || [];
+  const last = perMinute.length ? perMinute[perMinute.length - 1] : null;
+  const errorRate = Number(field(stats, "errorRate") || 0);
+  const oldest = field(stats, "oldest");
+  const tiles = [
+    tile("error rate, last hour", `${(errorRate * 100).toFixed(1)} %`, jobsHref({ state: "discarded" }), errorRate > 0.05, "error-rate"),
+    tile("queue latency p50 / p95", `${fmt(latency.p50, 0)} / ${fmt(latency.p95, 0)} ms`, null, false, "latency"),
+    tile("oldest waiting job", duration(oldest), jobsHref({ state: "available" }), oldest > 60, "oldest"),
+    tile("completed, latest minute", last ? int(field(last, "completed")) : "0", null, false, "last-minute"),
+  ];
+  for (const s of states) tiles.push(tile(s, int(sum[s]), jobsHref({ state: s }), s === "discarded" && sum[s] > 0, s));
+  $("tiles").replaceChildren(...tiles);
+  drawChart($("chart"), perMinute, field(stats, "generatedAt"));
+}
+
+// A line per series over the last 60 minutes (missing minutes are zero), a dot for every minute
+// that had jobs, a y axis in jobs per minute with round steps and an x axis in clock time.
+function drawChart(container, perMinute, generatedAt) {
+  // The drawing is as wide as its box, so text keeps its size on a phone; ticks thin out to fit.
+  const width = Math.max(300, Math.round(container.clientWidth || 720));
+  const height = width < 500 ? 200 : 240, left = 48, right = 12, top = 12, bottom = 36;
+  const tickMinutes = width < 500 ? 20 : 10;
+  const end = Math.floor(new Date(generatedAt || Date.now()).getTime() / 60000) * 60000;
+  const start = end - 59 * 60000;
+  const byMinute = new Map();
+  for (const m of perMinute) byMinute.set(new Date(field(m, "minute")).getTime(), m);
+  let max = 0;
+  for (const m of perMinute) max = Math.max(max, Number(field(m, "completed") || 0), Number(field(m, "failed") || 0));
+  const step = niceStep(max / 4);
+  const yMax = Math.max(step * 4, step * Math.ceil(max / step));
+  const x = (t) => left + ((t - start) / (end - start)) * (width - left - right);
+  const y = (v) => top + (1 - v / yMax) * (height - top - bottom);
+
+  const svg = document.createElementNS(svgNs, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Jobs completed and failed per minute from ${new Date(start).toLocaleTimeString()} to ${new Date(end).toLocaleTimeString()}; highest ${max} per minute.`);
+  const add = (tag, attrs, content) => {
+    const node = document.createElementNS(svgNs, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    if (content !== undefined) node.textContent = content;
+    svg.appendChild(node);
+    return node;
+  };
+  for (let v = 0; v <= yMax; v += step) {
+    add("line", { class: "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) });
+    add("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, v.toLocaleString("en-US"));
+  }
+  add("text", { x: 12, y: top + (height - top - bottom) / 2, transform: `rotate(-90 12 ${top + (height - top - bottom) / 2})`, "text-anchor": "middle" }, "jobs / min");
+  add("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) });
+  add("line", { class: "axis", x1: left, x2: left, y1: top, y2: y(0) });
+  for (let t = start; t <= end; t += 60000) {
+    const minute = new Date(t);
+    if (minute.getMinutes() % tickMinutes !== 0) continue;
+    add("line", { class: "axis", x1: x(t), x2: x(t), y1: y(0), y2: y(0) + 4 });
+    // A label at the right edge ends there instead of being cut off.
+    const anchor = x(t) > width - right - 30 ? "end" : "middle";
+    add("text", { x: x(t), y: y(0) + 16, "text-anchor": anchor }, minute.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  }
+  add("text", { x: width - right, y: height - 4, "text-anchor": "end" }, "time (minute of finish)");
+  for (const series of ["completed", "failed"]) {
+    const points = [];
+    for (let t = start; t <= end; t += 60000) points.push(`${x(t).toFixed(1)},${y(Number(field(byMinute.get(t), series) || 0)).toFixed(1)}`);
+    add("polyline", { class: `line ${series}`, points: points.join(" ") });
+    for (const [t, m] of byMinute) {
+      const value = Number(field(m, series) || 0);
+      if (t < start || t > end || value === 0) continue;
+      const dot = add("circle", { class: `point ${series}`, cx: x(t).toFixed(1), cy: y(value).toFixed(1), r: 3, "data-minute": new Date(t).toISOString(), "data-value": value });
+      const title = document.createElementNS(svgNs, "title");
+      title.textContent = `${new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${value} ${series}`;
+      dot.appendChild(title);
+    }
+  }
+  container.replaceChildren(svg);
+}
+
+function niceStep(raw) {
+  if (raw <= 1) return 1;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+function limitText(limit) {
+  if (!limit || limit.rateLimit === null || limit.rateLimit === undefined) return "none";
+  return `${limit.rateLimit} / ${duration(limit.ratePeriodMs / 1000)}`;
+}
+
+function renderQueues(stats) {
+  const limits = new Map((queueLimits || []).map((l) => [l.queue, l]));
+  const tbody = $("queues").querySelector("tbody");
+  tbody.replaceChildren();
+  // A queue with limits but no job yet is listed too.
+  const rows = new Map((field(stats, "queues") || []).map((q) => [field(q, "queue"), q]));
+  for (const name of limits.keys()) if (!rows.has(name)) rows.set(name, {});
+  for (const [name, q] of [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const counts = field(q, "counts") || {};
+    const row = document.createElement("tr");
+    row.dataset.queue = name;
+    row.appendChild(document.createElement("td")).appendChild(link(jobsHref({ queue: name }), name));
+    for (const s of states) {
+      const td = cell(row, "", "num");
+      td.appendChild(link(jobsHref({ state: s, queue: name }), int(counts[s] || 0)));
+    }
+    const completed = Number(field(q, "completedLastHour") || 0);
+    const failed = Number(field(q, "failedLastHour") || 0);
+    cell(row, int(completed), "num");
+    cell(row, int(failed), "num");
+    cell(row, fmt((completed + failed) / 60), "num");
+    const limit = limits.get(name);
+    cell(row, limit && limit.maxRunning !== null ? limit.maxRunning : "none", "num");
+    cell(row, limitText(limit));
+    tbody.appendChild(row);
+  }
+  const latency = field(stats, "latency") || {};
+  $("queues-summary").textContent =
+    `Queue latency over all queues (latest 2,000 jobs of the last hour): p50 ${fmt(latency.p50, 0)} ms, p95 ${fmt(latency.p95, 0)} ms · ` +
+    `oldest waiting job: ${duration(field(stats, "oldest"))} · throughput is the last hour's finished jobs per minute · limits are shared by every Worker.`;
+}
+
+// ---- Jobs list and job page ----------------------------------------------------------------
+
 function jobRow(tbody, job, columns) {
   const row = document.createElement("tr");
   row.className = "clickable";
   row.dataset.jobId = job.id;
-  for (const column of columns) {
-    cell(row, column(job), column === lastError ? "error" : "");
-  }
-  row.addEventListener("click", () => showJob(job.id));
+  row.appendChild(document.createElement("td")).appendChild(link("#/jobs/" + encodeURIComponent(job.id), job.id));
+  for (const column of columns) cell(row, column(job), column === lastError ? "error" : "");
+  row.addEventListener("click", (event) => {
+    if (event.target.tagName !== "A") location.hash = "#/jobs/" + encodeURIComponent(job.id);
+  });
   tbody.appendChild(row);
 }
 
 const lastError = (j) => j.lastError;
-
-async function loadStats() {
-  const stats = await api("GET", "/stats");
-  const tbody = $("queues").querySelector("tbody");
-  tbody.replaceChildren();
-  for (const q of stats.queues) {
-    const row = document.createElement("tr");
-    row.dataset.queue = q.queue;
-    cell(row, q.queue);
-    for (const state of ["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"]) {
-      cell(row, q.counts[state]);
-    }
-    cell(row, q.completedLastHour);
-    cell(row, q.failedLastHour);
-    tbody.appendChild(row);
-  }
-  const latency = stats.queueLatencyMs;
-  $("summary").textContent =
-    `Error rate (last hour): ${(stats.errorRate * 100).toFixed(1)} % · queue latency p50 ${fmt(latency.p50)} ms, p95 ${fmt(latency.p95)} ms` +
-    ` · oldest waiting: ${stats.oldestWaitingSeconds === null ? "none" : fmt(stats.oldestWaitingSeconds) + " s"} · as of ${when(stats.generatedAt)}`;
-}
-
-function fmt(n) {
-  return n === null || n === undefined ? "–" : Number(n).toFixed(1);
-}
+const attempts = (j) => `${j.attempt}/${j.maxAttempts}`;
 
 async function loadFailures() {
-  const page = await api("GET", "/jobs?state=discarded&limit=20");
+  const page = await api("GET", "/jobs?state=discarded&limit=10");
   const tbody = $("failures").querySelector("tbody");
   tbody.replaceChildren();
-  for (const job of page.items) {
-    jobRow(tbody, job, [(j) => j.id, (j) => j.queue, (j) => j.kind, (j) => `${j.attempt}/${j.maxAttempts}`, (j) => when(j.finalizedAt), lastError]);
-  }
+  for (const job of page.items) jobRow(tbody, job, [(j) => j.queue, (j) => j.kind, attempts, (j) => when(j.finalizedAt), lastError]);
+}
+
+async function showJobs(params) {
+  for (const name of ["state", "queue", "kind"]) $("filter-" + name).value = params.get(name) || "";
+  await loadJobs(false);
 }
 
 function filterQuery() {
@@ -92,26 +379,27 @@ function filterQuery() {
     const value = $("filter-" + name).value.trim();
     if (value) params.set(name, value);
   }
-  params.set("limit", "50");
   return params;
 }
 
 async function loadJobs(append) {
   const params = filterQuery();
+  params.set("limit", "50");
   if (append && nextCursor) params.set("cursor", nextCursor);
-  const page = await api("GET", "/jobs?" + params.toString());
+  const page = await api("GET", "/jobs?" + params.toString(), true);
   const tbody = $("jobs").querySelector("tbody");
   if (!append) tbody.replaceChildren();
-  for (const job of page.items) {
-    jobRow(tbody, job, [(j) => j.id, (j) => j.state, (j) => j.queue, (j) => j.kind, (j) => `${j.attempt}/${j.maxAttempts}`, (j) => when(j.createdAt), lastError]);
-  }
+  for (const job of page.items) jobRow(tbody, job, [(j) => j.state, (j) => j.queue, (j) => j.kind, attempts, (j) => when(j.createdAt), lastError]);
   nextCursor = page.nextCursor;
   $("more").hidden = !nextCursor;
+  const shown = tbody.children.length;
+  const filter = [...filterQuery()].map(([k, v]) => `${k} = ${v}`).join(", ");
+  $("jobs-summary").textContent = `${shown} job${shown === 1 ? "" : "s"} shown${nextCursor ? " (more below)" : ""}, newest first${filter ? "; " + filter : ""}.`;
 }
 
 function renderJob(job) {
-  $("detail").hidden = false;
-  $("detail-id").textContent = String(job.id);
+  $("detail-id").textContent = text(job.id);
+  $("detail-state").textContent = job.state;
   const fields = $("detail-fields");
   fields.replaceChildren();
   const shown = {
@@ -121,33 +409,66 @@ function renderJob(job) {
     "created by": job.createdBy, "idempotency key": job.idempotencyKey,
   };
   for (const [name, value] of Object.entries(shown)) {
-    const dt = document.createElement("dt");
-    dt.textContent = name;
-    const dd = document.createElement("dd");
-    dd.textContent = value === null || value === undefined ? "" : String(value);
+    const dd = el("dd", "", value);
     dd.dataset.field = name;
-    fields.append(dt, dd);
+    fields.append(el("dt", "", name), dd);
   }
   $("detail-args").textContent = JSON.stringify(job.args, null, 2);
   const errors = $("detail-errors");
   errors.replaceChildren();
-  for (const error of job.errors) {
-    const li = document.createElement("li");
-    li.className = "error";
-    li.textContent = `attempt ${error.attempt ?? "?"} at ${when(error.at)}: ${error.type ?? ""}: ${error.message ?? ""}`;
+  for (const error of job.errors || []) {
+    const li = el("li");
+    // The error entry names its worker when the engine recorded it; otherwise the latest attempt's worker is the job's.
+    const worker = error.worker ?? (error.attempt === job.attempt ? job.attemptedBy : null);
+    li.append(
+      el("div", "meta", `attempt ${error.attempt ?? "?"} · ${when(error.at)} · worker ${worker ?? "not recorded"}`),
+      el("div", "error", `${error.type ?? ""}: ${error.message ?? ""}`));
+    if (error.stack) {
+      const details = el("details");
+      details.append(el("summary", "", "stack trace"), el("pre", "", error.stack));
+      li.appendChild(details);
+    }
     errors.appendChild(li);
   }
+  if (!errors.children.length) errors.appendChild(el("li", "meta", "No failed attempt."));
   const finalized = ["completed", "discarded", "cancelled"].includes(job.state);
   $("cancel").disabled = finalized;
   $("retry").disabled = !["discarded", "cancelled", "retryable", "scheduled"].includes(job.state);
   // A live job changes without anyone clicking: follow it until it finishes.
   clearTimeout(detailTimer);
-  if (!finalized) detailTimer = setTimeout(() => showJob(job.id).catch(() => {}), 1000);
+  if (!finalized) detailTimer = setTimeout(() => followJob(job.id), 1000);
+}
+
+async function followJob(id) {
+  if (route().view !== "job" || String(detailId) !== String(id)) return;
+  if (document.hidden) {
+    detailTimer = setTimeout(() => followJob(id), 1000);
+    return;
+  }
+  try {
+    renderJob(await api("GET", "/jobs/" + encodeURIComponent(id), true));
+  } catch (e) {
+    setStatus(e.message, true);
+  }
 }
 
 async function showJob(id) {
   detailId = id;
-  renderJob(await api("GET", "/jobs/" + encodeURIComponent(id)));
+  $("detail-trace").textContent = "";
+  const [job, trace] = await Promise.all([
+    api("GET", "/jobs/" + encodeURIComponent(id), true),
+    api("GET", "/admin/jobs/" + encodeURIComponent(id) + "/trace", true).catch(() => null),
+  ]);
+  renderJob(job);
+  const traceLine = $("detail-trace");
+  if (trace && trace.url) {
+    const a = link(trace.url, trace.traceId);
+    a.rel = "noopener noreferrer";
+    a.target = "_blank";
+    traceLine.replaceChildren("trace ", a, " (opens the Aspire dashboard)");
+  } else {
+    traceLine.textContent = trace && trace.traceId ? `trace ${trace.traceId}` : "No trace: the job was enqueued outside a traced request.";
+  }
 }
 
 async function act(action) {
@@ -155,40 +476,64 @@ async function act(action) {
     const job = await api("POST", `/jobs/${encodeURIComponent(detailId)}/${action}`);
     renderJob(job);
     setStatus(`Job ${job.id}: ${action} done, now ${job.state}.`);
-    await refresh();
   } catch (e) {
     setStatus(e.message, true);
   }
 }
 
+// ---- Schedules -----------------------------------------------------------------------------
+
+function actionButton(label, onClick) {
+  const button = el("button", "", label);
+  button.type = "button";
+  button.addEventListener("click", onClick);
+  return button;
+}
+
 async function loadSchedules() {
-  const schedules = await api("GET", "/schedules");
+  const schedules = await api("GET", "/schedules", true);
   const tbody = $("schedules").querySelector("tbody");
   tbody.replaceChildren();
   for (const s of schedules) {
     const row = document.createElement("tr");
     row.dataset.schedule = s.name;
-    for (const value of [s.name, s.cron, s.timeZone, s.kind, s.queue, when(s.nextRunAt), when(s.lastRunAt), s.lastJobId, s.paused ? "paused" : "active"]) {
-      cell(row, value);
-    }
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = s.paused ? "Resume" : "Pause";
-    button.addEventListener("click", () => toggleSchedule(s.name, s.paused ? "resume" : "pause"));
-    row.appendChild(document.createElement("td")).appendChild(button);
+    for (const value of [s.name, s.cron, s.timeZone, s.kind]) cell(row, value);
+    row.appendChild(document.createElement("td")).appendChild(link(jobsHref({ queue: s.queue }), s.queue));
+    cell(row, s.paused ? "paused" : when(s.nextRunAt));
+    cell(row, when(s.lastRunAt));
+    const lastJob = row.appendChild(document.createElement("td"));
+    if (s.lastJobId) lastJob.appendChild(link("#/jobs/" + s.lastJobId, s.lastJobId));
+    cell(row, s.paused ? "paused" : "active");
+    const actions = el("div", "row-actions");
+    actions.append(
+      actionButton(s.paused ? "Resume" : "Pause", () => scheduleAction(s.name, s.paused ? "resume" : "pause")),
+      actionButton("Run now", () => scheduleAction(s.name, "run")));
+    row.appendChild(document.createElement("td")).appendChild(actions);
     tbody.appendChild(row);
+  }
+  if (!schedules.length) {
+    const row = tbody.appendChild(document.createElement("tr"));
+    cell(row, "No schedule: schedules are declared in the Workers' configuration (Jobs:Schedules).").colSpan = 10;
   }
 }
 
-async function toggleSchedule(name, action) {
+async function scheduleAction(name, action) {
   try {
-    await api("POST", `/schedules/${encodeURIComponent(name)}/${action}`);
-    setStatus(`Schedule ${name}: ${action} done.`);
+    const result = await api("POST", `/schedules/${encodeURIComponent(name)}/${action}`);
     await loadSchedules();
+    if (action === "run") {
+      const status = $("status");
+      status.className = "";
+      status.replaceChildren(`Schedule ${name}: enqueued job `, link("#/jobs/" + result.jobId, result.jobId), ".");
+    } else {
+      setStatus(`Schedule ${name}: ${action} done.`);
+    }
   } catch (e) {
     setStatus(e.message, true);
   }
 }
+
+// ---- Database ------------------------------------------------------------------------------
 
 function seconds(timeSpan) {
   const [h, m, s] = String(timeSpan).split(":").map(Number);
@@ -235,19 +580,19 @@ async function loadDatabase() {
   fill("db-connections", db.connections, [(r) => r.applicationName, (r) => r.state, (r) => r.connections]);
 }
 
-async function refresh() {
-  try {
-    await Promise.all([loadStats(), loadFailures(), loadJobs(false), loadSchedules()]);
-    setStatus("Updated " + new Date().toLocaleTimeString() + ".");
-  } catch (e) {
-    setStatus(e.message, true);
-  }
-}
+// ---- Start ---------------------------------------------------------------------------------
 
 function start() {
   const hasKey = !!sessionStorage.getItem(keyName);
   $("main").hidden = !hasKey;
-  if (hasKey) refresh();
+  $("nav").hidden = !hasKey;
+  $("states").hidden = !hasKey;
+  for (const node of $("key-form").querySelectorAll("label, input, button[type=submit]")) node.hidden = hasKey;
+  $("forget").hidden = !hasKey;
+  if (hasKey) {
+    render();
+    scheduleRefresh();
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -259,17 +604,24 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("forget").addEventListener("click", () => {
     sessionStorage.removeItem(keyName);
-    $("main").hidden = true;
+    clearTimeout(liveTimer);
+    start();
     setStatus("Key forgotten.");
   });
-  $("refresh").addEventListener("click", refresh);
   $("load-database").addEventListener("click", () => loadDatabase().then(() => setStatus("Database figures loaded.")).catch((e) => setStatus(e.message, true)));
   $("filter").addEventListener("submit", (event) => {
     event.preventDefault();
-    loadJobs(false).catch((e) => setStatus(e.message, true));
+    const target = jobsHref(Object.fromEntries(filterQuery()));
+    if (location.hash === target) render();
+    else location.hash = target;
   });
   $("more").addEventListener("click", () => loadJobs(true).catch((e) => setStatus(e.message, true)));
   $("cancel").addEventListener("click", () => act("cancel"));
   $("retry").addEventListener("click", () => act("retry"));
+  window.addEventListener("hashchange", () => {
+    render();
+    $("main").focus({ preventScroll: true });
+  });
+  document.addEventListener("visibilitychange", onVisibility);
   start();
 });
