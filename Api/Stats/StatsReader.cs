@@ -1,13 +1,14 @@
 using Api.Caching;
 using Api.Sql;
 using JobEngine;
+using JobEngine.Health;
 using Microsoft.Extensions.Caching.Hybrid;
 using Npgsql;
 
 namespace Api.Stats;
 
 /// <summary>
-/// Computes <c>GET /stats</c> with the four queries of Sql/stats.sql in one round trip, and serves
+/// Computes <c>GET /stats</c> with the three queries of Sql/stats.sql and the engine's oldest waiting job in one round trip, and serves
 /// it under the <see cref="CacheRules.Stats"/> rule.
 /// </summary>
 public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, TimeProvider time)
@@ -41,7 +42,7 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
                 new(ApiSql.CountByQueueAndState),
                 new(ApiSql.FinishedPerMinute),
                 new(ApiSql.QueueLatency),
-                new(ApiSql.OldestWaiting),
+                DatabaseHealthClient.OldestWaitingJobSecondsCommand(),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -78,7 +79,7 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        double? oldest = reader.IsDBNull(0) ? null : (double)reader.GetDecimal(0);
+        double? oldest = reader.IsDBNull(0) ? null : reader.GetDouble(0);
 
         var completedHour = perMinute.Sum(m => m.Completed);
         var failedHour = perMinute.Sum(m => m.Failed);
