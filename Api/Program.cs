@@ -13,7 +13,7 @@ app.MapJobsApi();
 app.MapStatsApi();
 app.MapSchedulesApi();
 app.MapDatabaseApi();
-app.MapAdminApi();
+app.MapAdminPage();
 app.MapDefaultEndpoints();
 
 app.Run();

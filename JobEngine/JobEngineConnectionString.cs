@@ -7,7 +7,7 @@ namespace JobEngine;
 /// serves every query; the LISTEN connection is built from this string instead, unpooled and with
 /// keepalives, so it is never shared and a dead peer is noticed.
 /// </summary>
-public sealed class JobEngineConnection(string connectionString)
+public sealed class JobEngineConnectionString(string connectionString)
 {
     /// <summary>The connection string as configured.</summary>
     public string ConnectionString { get; } = connectionString;

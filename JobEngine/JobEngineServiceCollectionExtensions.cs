@@ -1,4 +1,5 @@
 using JobEngine.Running;
+using JobEngine.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +15,7 @@ public static class JobEngineServiceCollectionExtensions
         services.AddOptions<Health.DatabaseHealthOptions>();
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         services.AddNpgsqlDataSource(connectionString);
-        services.TryAddSingleton(new JobEngineConnection(connectionString));
+        services.TryAddSingleton(new JobEngineConnectionString(connectionString));
         services.TryAddSingleton<JobClient>();
         services.TryAddSingleton<Scheduling.ScheduleClient>();
         services.TryAddSingleton<Health.DatabaseHealthClient>();

@@ -8,20 +8,20 @@ namespace Api.Apis;
 /// for an admin key, keeps it in sessionStorage and calls the jobs and stats endpoints with it. The
 /// page itself holds no data, so it is served to anyone; every call it makes needs the admin scope.
 /// </summary>
-public static class AdminApi
+public static class AdminPage
 {
     /// <summary>The embedded web root (<c>wwwroot/</c>).</summary>
-    public static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(AdminApi).Assembly, "Api.wwwroot");
+    public static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(AdminPage).Assembly, "Api.wwwroot");
 
     /// <summary>Maps <c>/admin</c> (the page; its scripts and styles are static files under <c>/admin/</c>).</summary>
-    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapAdminPage(this IEndpointRouteBuilder app)
     {
         // Routing treats the trailing slash as optional: this also answers /admin/.
-        app.MapGet("/admin", AdminPage).ExcludeFromDescription();
+        app.MapGet("/admin", GetPage).ExcludeFromDescription();
         return app;
     }
 
     /// <summary>The admin page's HTML.</summary>
-    public static FileStreamHttpResult AdminPage() =>
+    public static FileStreamHttpResult GetPage() =>
         TypedResults.File(Files.GetFileInfo("admin/index.html").CreateReadStream(), "text/html; charset=utf-8");
 }

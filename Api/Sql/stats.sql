@@ -12,7 +12,7 @@ HAVING sum(n) <> 0;
 
 -- name: FinishedPerMinute
 -- The last hour of jobs.job_finished_minute: at most 60 minutes x queues x shards rows.
-SELECT minute, queue, sum(completed)::bigint AS completed, sum(discarded)::bigint AS failed
+SELECT minute, queue, sum(completed)::bigint AS completed, sum(discarded)::bigint AS discarded
 FROM jobs.job_finished_minute
 WHERE minute >= date_trunc('minute', now() - interval '1 hour')
 GROUP BY 1, 2

@@ -168,8 +168,8 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     {
         var options = new JobEngine.Running.JobWorkerOptions();
         options.Schedules["page-demo"] = new JobEngine.Scheduling.ScheduleOptions { Cron = "0 3 * * *", TimeZone = "Europe/Paris", Kind = "noop", Queue = "q-admin-idle" };
-        await new JobEngine.Running.JobScheduler(fixture.Db.App, new JobEngine.JobClient(fixture.Db.App), Microsoft.Extensions.Options.Options.Create(options),
-            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobEngine.Running.JobScheduler>.Instance).UpsertAsync(CancellationToken.None);
+        await new JobEngine.Scheduling.JobScheduler(fixture.Db.App, new JobEngine.JobClient(fixture.Db.App), Microsoft.Extensions.Options.Options.Create(options),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobEngine.Scheduling.JobScheduler>.Instance).UpsertAsync(CancellationToken.None);
         await EnqueueAsync("""{"kind":"noop","queue":"q-admin-schedules"}""");
 
         var errors = new List<string>();

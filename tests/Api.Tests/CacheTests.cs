@@ -81,9 +81,10 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
         Assert.Equal(1, queue.GetProperty("counts").GetProperty("completed").GetInt64());
         Assert.Equal(0, queue.GetProperty("counts").GetProperty("discarded").GetInt64());
         Assert.Equal(1, queue.GetProperty("completedLastHour").GetInt64());
+        Assert.Equal(0, queue.GetProperty("discardedLastHour").GetInt64());
         var minute = Assert.Single(stats.GetProperty("perMinute").EnumerateArray());
         Assert.Equal(1, minute.GetProperty("completed").GetInt64());
-        Assert.Equal(0, minute.GetProperty("failed").GetInt64());
+        Assert.Equal(0, minute.GetProperty("discarded").GetInt64());
         Assert.Equal(0, stats.GetProperty("errorRate").GetDouble());
         Assert.Equal(10, stats.GetProperty("queueLatencyMs").GetProperty("p50").GetDouble(), 6);
         Assert.Equal(10, stats.GetProperty("queueLatencyMs").GetProperty("p95").GetDouble(), 6);

@@ -64,7 +64,7 @@ async function loadStats() {
       cell(row, q.counts[state]);
     }
     cell(row, q.completedLastHour);
-    cell(row, q.failedLastHour);
+    cell(row, q.discardedLastHour);
     tbody.appendChild(row);
   }
   const latency = stats.queueLatencyMs;
