@@ -33,7 +33,7 @@ public sealed class CrashTests : IClassFixture<TestDatabase>
         // claiming), so what is measured is the rescue, not a process start. The doomed worker read
         // its arguments at claim; the second attempts read these and finish at once.
         using var survivor = WorkerProcess.Start(_db, Worker("survivor"));
-        await Eventually.WaitForAsync(() => _db.ScalarAsync<long>("SELECT count(*) FROM jobs.kind WHERE worker = 'survivor'"), n => n > 0, "the survivor to register its kinds");
+        await Eventually.WaitForAsync(() => _db.ScalarAsync<long>("SELECT count(*) FROM jobs.kind WHERE worker = 'survivor'"), n => n > 0, "the survivor to register its kinds", TimeSpan.FromMinutes(3));
         await _db.ExecuteAsync("""UPDATE jobs.job SET args = '{"ms":100}' WHERE queue = 'crash'""");
         doomed.Kill();
         await doomed.WaitForExitAsync(CancellationToken.None);
