@@ -90,7 +90,7 @@ public static class ApiServices
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<HeaderSizeGuard>();
-        app.UseStaticFiles(new StaticFileOptions { FileProvider = AdminApi.Files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = AdminPage.Files });
         // Explicitly after the exception handler, so even a routing failure is a ProblemDetails.
         app.UseRouting();
         app.UseAuthentication();

@@ -14,7 +14,7 @@ app.MapStatsApi();
 app.MapSchedulesApi();
 app.MapDatabaseApi();
 app.MapQueuesApi();
-app.MapAdminApi();
+app.MapAdminPage();
 app.MapDefaultEndpoints();
 
 app.Run();

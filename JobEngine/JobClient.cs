@@ -109,6 +109,9 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");
     }
 
+    // The library's boundary check: any caller may enqueue, so a job is checked here whoever sent
+    // it. The Api validates each request once before this (and answers a ProblemDetails), so for
+    // its jobs this never throws; it exists for the callers that are not the Api.
     private static void ThrowIfInvalid(IReadOnlyList<NewJob> jobs)
     {
         for (var i = 0; i < jobs.Count; i++)

@@ -1,4 +1,5 @@
 using JobEngine.Running;
+using JobEngine.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,7 +28,7 @@ public static class JobEngineServiceCollectionExtensions
         }
 
         services.AddOptions<Health.DatabaseHealthOptions>();
-        services.TryAddSingleton<JobEngineConnection>();
+        services.TryAddSingleton<ListenConnectionFactory>();
         services.TryAddSingleton<JobClient>();
         services.TryAddSingleton<Scheduling.ScheduleClient>();
         services.TryAddSingleton<Health.DatabaseHealthClient>();

@@ -17,6 +17,12 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
     public const short MaxPriority = 9;
     /// <summary>Most attempts a job may have.</summary>
     public const short MaxMaxAttempts = 1000;
+    /// <summary>Longest kind, in characters (the schema's job_kind_length check).</summary>
+    public const int MaxKindLength = 128;
+    /// <summary>Longest queue name, in characters (the schema's job_queue_length check).</summary>
+    public const int MaxQueueLength = 64;
+    /// <summary>Longest idempotency key as stored, in characters (the schema's job_idempotency_key_length check).</summary>
+    public const int MaxIdempotencyKeyLength = 200;
 
     /// <summary>The queue it runs in (1 to 64 characters).</summary>
     public string Queue { get; init; } = DefaultQueue;
@@ -37,14 +43,14 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
     public IReadOnlyList<JobFieldError> Validate()
     {
         var errors = new List<JobFieldError>();
-        if (string.IsNullOrWhiteSpace(Kind) || Kind.Length > 128 || Kind.Any(char.IsControl))
+        if (!IsValidKind(Kind))
         {
-            errors.Add(new("kind", "a non-empty name of at most 128 characters without control characters"));
+            errors.Add(new("kind", $"a non-empty name of at most {MaxKindLength} characters without control characters"));
         }
 
-        if (string.IsNullOrWhiteSpace(Queue) || Queue.Length > 64 || Queue.Any(char.IsControl))
+        if (!IsValidQueue(Queue))
         {
-            errors.Add(new("queue", "a non-empty name of at most 64 characters without control characters"));
+            errors.Add(new("queue", $"a non-empty name of at most {MaxQueueLength} characters without control characters"));
         }
 
         if (Priority is < 0 or > MaxPriority)
@@ -57,9 +63,9 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
             errors.Add(new("maxAttempts", $"an integer from 1 to {MaxMaxAttempts}"));
         }
 
-        if (IdempotencyKey is { } key && (key.Length is 0 or > 200 || key.Any(char.IsControl)))
+        if (IdempotencyKey is { } key && !IsName(key, MaxIdempotencyKeyLength))
         {
-            errors.Add(new("idempotencyKey", "1 to 200 characters without control characters"));
+            errors.Add(new("idempotencyKey", $"1 to {MaxIdempotencyKeyLength} characters without control characters"));
         }
 
         if (!IsJsonObject(ArgsJson))
@@ -69,6 +75,15 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
 
         return errors;
     }
+
+    /// <summary>Whether <paramref name="kind"/> is a kind a job may have (also what a listing may filter on).</summary>
+    public static bool IsValidKind(string? kind) => IsName(kind, MaxKindLength) && !string.IsNullOrWhiteSpace(kind);
+
+    /// <summary>Whether <paramref name="queue"/> is a queue a job may run in (also what a listing may filter on).</summary>
+    public static bool IsValidQueue(string? queue) => IsName(queue, MaxQueueLength) && !string.IsNullOrWhiteSpace(queue);
+
+    private static bool IsName(string? text, int maxLength) =>
+        text is { Length: > 0 } && text.Length <= maxLength && !text.Any(char.IsControl);
 
     private static bool IsJsonObject(string json)
     {

@@ -52,6 +52,24 @@ secret() {
   cat "$file"
 }
 
+# A port another program listens on makes pg_ctl or redis-server fail with a message that does
+# not name the port; say which port, who holds it (ss -ltnp names the process when it can), and
+# how to pick others, then stop.
+require_free_port() {
+  local port=$1 what=$2 holder=""
+  if command -v ss >/dev/null; then
+    holder=$(ss -ltnpH "sport = :$port" 2>/dev/null | head -n1)
+    [ -n "$holder" ] || return 0
+    holder=$(echo "$holder" | grep -o 'users:(([^)]*))' | sed -E 's/users:\(\("([^"]*)",pid=([0-9]+).*/\1 (pid \2)/')
+  elif ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    return 0
+  fi
+  say "port $port, wanted for $what, is already taken${holder:+ by $holder}."
+  say "Another checkout's stack may be running (its 'scripts/stack.sh down' stops it), or choose other ports:"
+  say "  PG_PORT=$((PG_PORT + 100)) REDIS_PORT=$((REDIS_PORT + 100)) $0 ${COMMAND:-up}   (./test.sh, ./run.sh and the benches read the same variables)"
+  exit 1
+}
+
 pg_running() { [ -f "$1/data/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1; }
 
 pg_up() {
@@ -79,8 +97,10 @@ track_io_timing = on
 log_min_messages = warning
 CONF
     fi
+    require_free_port "$PG_PORT" PostgreSQL
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 start >/dev/null
+    # The port is passed on each start, so PG_PORT also moves a cluster initialised on another.
+    as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
   fi
   bootstrap_database "$root"
 }
@@ -110,6 +130,7 @@ redis_up() {
     say "Redis already runs on 127.0.0.1:$REDIS_PORT"
     return
   fi
+  require_free_port "$REDIS_PORT" Redis
   mkdir -p "$STACK_DIR/redis"
   say "starting Redis on 127.0.0.1:$REDIS_PORT"
   # The password reaches redis-server on stdin, not on its command line.
@@ -171,7 +192,8 @@ status() {
   if [ -f "$STACK_DIR/redis/redis.pid" ] && kill -0 "$(cat "$STACK_DIR/redis/redis.pid")" 2>/dev/null; then echo "redis: running on 127.0.0.1:$REDIS_PORT"; else echo "redis: stopped"; fi
 }
 
-case "${1:-}" in
+COMMAND=${1:-}
+case "$COMMAND" in
   up) up ;;
   down) down ;;
   status) status ;;

@@ -40,10 +40,10 @@ public static class JobsApi
     {
         ArgumentNullException.ThrowIfNull(http);
         var caller = Caller.Of(http.User);
-        var keyHeader = http.Request.Headers["Idempotency-Key"];
-        if (keyHeader.Count > 1)
+        var (key, badKey) = IdempotencyKey.FromHeader(http.Request, caller.Name);
+        if (badKey is not null)
         {
-            return ApiProblem.BadField("Idempotency-Key", "one header value of 1 to 200 characters");
+            return badKey;
         }
 
         var (document, problem) = await services.Body.ReadAsync(http.Request, cancellationToken);
@@ -54,19 +54,10 @@ public static class JobsApi
 
         using (document)
         {
-            var (job, invalid) = EnqueueRequest.Parse(document!.RootElement, "", allowKeyField: false, JobView.KeyPrefix(caller.Name));
+            var (job, invalid) = EnqueueRequest.Parse(document!.RootElement, "", key!);
             if (invalid is not null)
             {
                 return invalid;
-            }
-
-            if (keyHeader.Count == 1)
-            {
-                job = job! with { IdempotencyKey = JobView.KeyPrefix(caller.Name) + keyHeader[0] };
-                if (job.Validate().Any(e => e.Field == "idempotencyKey"))
-                {
-                    return ApiProblem.BadField("Idempotency-Key", $"1 to {200 - JobView.KeyPrefix(caller.Name).Length} characters without control characters");
-                }
             }
 
             if (await services.Kinds.FirstUnknownAsync([job!.Kind], cancellationToken) is not null)
@@ -109,9 +100,10 @@ public static class JobsApi
             }
 
             var jobs = new List<NewJob>(root.GetArrayLength());
+            var keys = IdempotencyKey.InBatchItems(caller.Name);
             foreach (var item in root.EnumerateArray())
             {
-                var (job, invalid) = EnqueueRequest.Parse(item, $"[{jobs.Count}].", allowKeyField: true, JobView.KeyPrefix(caller.Name));
+                var (job, invalid) = EnqueueRequest.Parse(item, $"[{jobs.Count}].", keys);
                 if (invalid is not null)
                 {
                     return invalid;
@@ -173,14 +165,14 @@ public static class JobsApi
             return ApiProblem.BadField("state", "one of " + string.Join(", ", JobState.All));
         }
 
-        if (queue is not null && (queue.Length is 0 or > 64 || queue.Any(char.IsControl)))
+        if (queue is not null && !NewJob.IsValidQueue(queue))
         {
-            return ApiProblem.BadField("queue", "a queue name of 1 to 64 characters");
+            return ApiProblem.BadField("queue", $"a queue name of 1 to {NewJob.MaxQueueLength} characters");
         }
 
-        if (kind is not null && (kind.Length is 0 or > 128 || kind.Any(char.IsControl)))
+        if (kind is not null && !NewJob.IsValidKind(kind))
         {
-            return ApiProblem.BadField("kind", "a kind of 1 to 128 characters");
+            return ApiProblem.BadField("kind", $"a kind of 1 to {NewJob.MaxKindLength} characters");
         }
 
         var limit = DefaultPageSize;

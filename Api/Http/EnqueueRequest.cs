@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Api.Jobs;
 using JobEngine;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -8,8 +9,14 @@ namespace Api.Http;
 /// <summary>
 /// The body of <c>POST /jobs</c> (and each item of <c>POST /jobs/batch</c>), as the OpenAPI
 /// document shows it. Bodies are read by <see cref="Parse"/>, which checks each field's JSON type
-/// itself so a wrong type, a null or a huge number is a 400 naming that field.
+/// itself so a wrong type, a null or a huge number is a 400 naming that field, then validates the
+/// job once with <see cref="NewJob.Validate"/>, whose constants state the limits.
 /// </summary>
+/// <remarks>
+/// Validation policy: the Api validates a request here, once, and answers a ProblemDetails;
+/// <see cref="JobClient"/> checks again at its own boundary and throws, because it is a library
+/// that other callers use without the Api. A job that passed here never fails there.
+/// </remarks>
 /// <param name="Kind">Which handler runs it: a kind a Worker registered or <c>Api:Kinds</c> lists.</param>
 /// <param name="Args">Its arguments, a JSON object (default <c>{}</c>).</param>
 /// <param name="Queue">The queue (default <c>default</c>).</param>
@@ -23,16 +30,18 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
 
     /// <summary>
     /// Reads one job from <paramref name="element"/>. <paramref name="path"/> prefixes field names
-    /// in errors (<c>jobs[3].</c>); <paramref name="keyPrefix"/> namespaces idempotency keys per API key.
+    /// in errors (<c>[3].</c>); <paramref name="key"/> says where its idempotency key comes from
+    /// and namespaces it per API key.
     /// </summary>
-    public static (NewJob? Job, ProblemHttpResult? Problem) Parse(JsonElement element, string path, bool allowKeyField, string keyPrefix)
+    public static (NewJob? Job, ProblemHttpResult? Problem) Parse(JsonElement element, string path, IdempotencyKey key)
     {
+        ArgumentNullException.ThrowIfNull(key);
         if (element.ValueKind != JsonValueKind.Object)
         {
             return Fail(path.Length == 0 ? "body" : path.TrimEnd('.'), "a JSON object with at least 'kind'");
         }
 
-        string? kind = null, queue = null, key = null;
+        string? kind = null, queue = null, keyField = null;
         var args = "{}";
         short? priority = null, maxAttempts = null;
         DateTimeOffset? runAt = null;
@@ -50,7 +59,7 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
             {
                 "kind" => TryString(value, required: true, out kind),
                 "queue" => TryString(value, required: false, out queue),
-                "idempotencyKey" when allowKeyField => TryString(value, required: false, out key),
+                Jobs.IdempotencyKey.FieldName when key.InBody => TryString(value, required: false, out keyField),
                 "args" => TryObject(value, out args),
                 "priority" => TryOptional(value, JsonValueKind.Number, static (JsonElement e, out short n) => e.TryGetInt16(out n), out priority),
                 "maxAttempts" => TryOptional(value, JsonValueKind.Number, static (JsonElement e, out short n) => e.TryGetInt16(out n), out maxAttempts),
@@ -60,9 +69,9 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
             switch (known)
             {
                 case null:
-                    return Fail(field, "no such field; the fields are " + string.Join(", ", Fields.Where(f => allowKeyField || f != "idempotencyKey")));
+                    return Fail(field, "no such field; the fields are " + string.Join(", ", Fields.Where(f => key.InBody || f != Jobs.IdempotencyKey.FieldName)));
                 case false:
-                    return Fail(field, Expected(property.Name));
+                    return Fail(field, property.Name == Jobs.IdempotencyKey.FieldName ? "a string of " + key.Expected : Expected(property.Name));
             }
         }
 
@@ -77,19 +86,20 @@ public sealed record EnqueueRequest(string Kind, JsonObject? Args, string? Queue
             Priority = priority ?? NewJob.DefaultPriority,
             MaxAttempts = maxAttempts ?? NewJob.DefaultMaxAttempts,
             RunAt = runAt,
-            IdempotencyKey = key is null ? null : keyPrefix + key,
+            IdempotencyKey = key.Stored(keyField),
         };
         var errors = job.Validate();
         return errors.Count == 0
             ? (job, null)
-            : Fail(path + errors[0].Field, errors[0].Field == "idempotencyKey" ? $"1 to {200 - keyPrefix.Length} characters without control characters" : errors[0].Expected);
+            : errors[0].Field == Jobs.IdempotencyKey.FieldName
+                ? Fail(key.ProblemField(path), key.Expected)
+                : Fail(path + errors[0].Field, errors[0].Expected);
     }
 
     private static string Expected(string field) => field switch
     {
         "kind" => "a string: a kind a Worker registered or Api:Kinds lists",
-        "queue" => "a string of 1 to 64 characters",
-        "idempotencyKey" => "a string of 1 to 200 characters",
+        "queue" => $"a string of 1 to {NewJob.MaxQueueLength} characters",
         "args" => "a JSON object",
         "priority" => $"an integer from 0 (runs first) to {NewJob.MaxPriority} (runs last)",
         "maxAttempts" => $"an integer from 1 to {NewJob.MaxMaxAttempts}",

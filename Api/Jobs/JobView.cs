@@ -31,19 +31,8 @@ public sealed record JobView(
         ArgumentNullException.ThrowIfNull(job);
         return new(job.Id, job.State, job.Queue, job.Kind, JsonSerializer.Deserialize<JsonElement>(job.ArgsJson), job.Priority, job.Attempt,
             job.MaxAttempts, job.RunAt, job.CreatedAt, job.AttemptedAt, job.FinalizedAt, job.AttemptedBy,
-            JsonSerializer.Deserialize<JsonElement>(job.ErrorsJson), ClientKey(job.IdempotencyKey, createdBy), createdBy);
+            JsonSerializer.Deserialize<JsonElement>(job.ErrorsJson), global::Api.Jobs.IdempotencyKey.ForClient(job.IdempotencyKey, createdBy), createdBy);
     }
-
-    /// <summary>
-    /// Idempotency keys are stored as <c>{api key name}:{key}</c> so two producers never share a key;
-    /// this is the key as the producer sent it.
-    /// </summary>
-    public static string KeyPrefix(string apiKeyName) => apiKeyName + ":";
-
-    private static string? ClientKey(string? stored, string? createdBy) =>
-        stored is not null && createdBy is not null && stored.StartsWith(KeyPrefix(createdBy), StringComparison.Ordinal)
-            ? stored[KeyPrefix(createdBy).Length..]
-            : stored;
 }
 
 /// <summary>One page of <c>GET /jobs</c>, newest first.</summary>

@@ -1,5 +1,6 @@
--- The statistics of GET /stats, sent as one batch. The counts come from the count tables that
--- migration 8's triggers keep in step with jobs.job; the other two read an index range whose size
+-- The statistics of GET /stats, sent as one batch with the engine's OldestWaitingJobSeconds
+-- (JobEngine/Sql/health.sql, which /health reads too). The counts come from the count tables that
+-- migration 8's triggers keep in step with jobs.job; the others read an index range whose size
 -- follows the backlog or a bounded sample, never the history (see README, "The Api").
 
 -- name: CountByQueueAndState
@@ -11,7 +12,7 @@ HAVING sum(n) <> 0;
 
 -- name: FinishedPerMinute
 -- The last hour of jobs.job_finished_minute: at most 60 minutes x queues x shards rows.
-SELECT minute, queue, sum(completed)::bigint AS completed, sum(discarded)::bigint AS failed
+SELECT minute, queue, sum(completed)::bigint AS completed, sum(discarded)::bigint AS discarded
 FROM jobs.job_finished_minute
 WHERE minute >= date_trunc('minute', now() - interval '1 hour')
 GROUP BY 1, 2
@@ -32,36 +33,3 @@ FROM (
     ORDER BY finalized_at DESC
     LIMIT 2000
 ) AS finished;
-
--- name: OldestWaiting
--- Age in seconds of the job that has been due the longest. job_runnable_idx (migration 1) is
--- ordered by queue, priority, run_at: a skip scan visits each (queue, priority) pair once and
--- reads its earliest run_at, so the cost follows the number of pairs, not the backlog.
-WITH RECURSIVE runnable_group AS (
-    (SELECT queue, priority
-     FROM jobs.job
-     WHERE state IN ('available', 'scheduled', 'retryable')
-     ORDER BY queue, priority
-     LIMIT 1)
-    UNION ALL
-    SELECT next_group.queue, next_group.priority
-    FROM runnable_group AS g
-    CROSS JOIN LATERAL (
-        SELECT queue, priority
-        FROM jobs.job
-        WHERE state IN ('available', 'scheduled', 'retryable')
-          AND (queue, priority) > (g.queue, g.priority)
-        ORDER BY queue, priority
-        LIMIT 1) AS next_group
-)
-SELECT extract(epoch FROM now() - min(earliest.run_at))
-FROM runnable_group AS g
-CROSS JOIN LATERAL (
-    SELECT run_at
-    FROM jobs.job
-    WHERE state IN ('available', 'scheduled', 'retryable')
-      AND queue = g.queue
-      AND priority = g.priority
-    ORDER BY run_at
-    LIMIT 1) AS earliest
-WHERE earliest.run_at <= now();

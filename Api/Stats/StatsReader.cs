@@ -1,13 +1,14 @@
 using Api.Caching;
 using Api.Sql;
 using JobEngine;
+using JobEngine.Health;
 using Microsoft.Extensions.Caching.Hybrid;
 using Npgsql;
 
 namespace Api.Stats;
 
 /// <summary>
-/// Computes <c>GET /stats</c> with the four queries of Sql/stats.sql in one round trip, and serves
+/// Computes <c>GET /stats</c> with the three queries of Sql/stats.sql and the engine's oldest waiting job in one round trip, and serves
 /// it under the <see cref="CacheRules.Stats"/> rule.
 /// </summary>
 public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, TimeProvider time)
@@ -41,7 +42,7 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
                 new(ApiSql.CountByQueueAndState),
                 new(ApiSql.FinishedPerMinute),
                 new(ApiSql.QueueLatency),
-                new(ApiSql.OldestWaiting),
+                DatabaseHealthClient.OldestWaitingJobSecondsCommand(),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -54,22 +55,22 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var perMinute = new List<MinuteStats>();
-        var lastHour = new Dictionary<string, (long Completed, long Failed)>(StringComparer.Ordinal);
+        var lastHour = new Dictionary<string, (long Completed, long Discarded)>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var (minute, queue, completed, failed) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
+            var (minute, queue, completed, discarded) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
             QueueCounts(counts, queue);
             if (perMinute.Count > 0 && perMinute[^1].Minute == minute)
             {
-                perMinute[^1] = perMinute[^1] with { Completed = perMinute[^1].Completed + completed, Failed = perMinute[^1].Failed + failed };
+                perMinute[^1] = perMinute[^1] with { Completed = perMinute[^1].Completed + completed, Discarded = perMinute[^1].Discarded + discarded };
             }
             else
             {
-                perMinute.Add(new MinuteStats(minute, completed, failed));
+                perMinute.Add(new MinuteStats(minute, completed, discarded));
             }
 
             var total = lastHour.GetValueOrDefault(queue);
-            lastHour[queue] = (total.Completed + completed, total.Failed + failed);
+            lastHour[queue] = (total.Completed + completed, total.Discarded + discarded);
         }
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -78,15 +79,15 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        double? oldest = reader.IsDBNull(0) ? null : (double)reader.GetDecimal(0);
+        double? oldest = reader.IsDBNull(0) ? null : reader.GetDouble(0);
 
         var completedHour = perMinute.Sum(m => m.Completed);
-        var failedHour = perMinute.Sum(m => m.Failed);
+        var discardedHour = perMinute.Sum(m => m.Discarded);
         return new StatsView(
             time.GetUtcNow(),
-            [.. counts.Select(q => new QueueStats(q.Key, q.Value, lastHour.GetValueOrDefault(q.Key).Completed, lastHour.GetValueOrDefault(q.Key).Failed))],
+            [.. counts.Select(q => new QueueStats(q.Key, q.Value, lastHour.GetValueOrDefault(q.Key).Completed, lastHour.GetValueOrDefault(q.Key).Discarded))],
             perMinute,
-            completedHour + failedHour == 0 ? 0 : (double)failedHour / (completedHour + failedHour),
+            completedHour + discardedHour == 0 ? 0 : (double)discardedHour / (completedHour + discardedHour),
             latency,
             oldest);
     }

@@ -11,20 +11,18 @@ namespace JobEngine.Health;
 /// </summary>
 public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<DatabaseHealthOptions> options)
 {
-    private static readonly IReadOnlyDictionary<string, string> Sql = SqlFile.Load(typeof(DatabaseHealthClient).Assembly, "health.sql");
-
     /// <summary>The whole report (a dozen cheap statistics reads in one round trip).</summary>
     public async Task<DatabaseHealthReport> ReadAsync(int topStatements = 10, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Command("TopStatements", topStatements));
-        batch.BatchCommands.Add(Command("IndexUsage"));
-        batch.BatchCommands.Add(Command("TableHealth"));
-        batch.BatchCommands.Add(Command("XminHorizon"));
-        batch.BatchCommands.Add(Command("LongTransactions", options.Value.LongTransactionAge.TotalSeconds));
-        batch.BatchCommands.Add(Command("Connections"));
-        batch.BatchCommands.Add(Command("OldestWaitingJobSeconds"));
+        batch.BatchCommands.Add(Command(HealthSql.TopStatements, topStatements));
+        batch.BatchCommands.Add(Command(HealthSql.IndexUsage));
+        batch.BatchCommands.Add(Command(HealthSql.TableHealth));
+        batch.BatchCommands.Add(Command(HealthSql.XminHorizon));
+        batch.BatchCommands.Add(Command(HealthSql.LongTransactions, options.Value.LongTransactionAge.TotalSeconds));
+        batch.BatchCommands.Add(Command(HealthSql.Connections));
+        batch.BatchCommands.Add(Command(HealthSql.OldestWaitingJobSeconds));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
 
         var statements = await ReadAllAsync(reader, r => new StatementStats(r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4)), cancellationToken).ConfigureAwait(false);
@@ -51,8 +49,8 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Command("OldestWaitingJobSeconds"));
-        batch.BatchCommands.Add(Command("XminHorizon"));
+        batch.BatchCommands.Add(Command(HealthSql.OldestWaitingJobSeconds));
+        batch.BatchCommands.Add(Command(HealthSql.XminHorizon));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         double? oldestWaiting = reader.IsDBNull(0) ? null : reader.GetDouble(0);
@@ -63,9 +61,15 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
         return (oldestWaiting, horizon);
     }
 
-    private static NpgsqlBatchCommand Command(string name, params object[] parameters)
+    /// <summary>
+    /// The query of the oldest waiting job's age in seconds (one float8, null when nothing waits),
+    /// for a caller that sends it in its own batch (the Api's <c>GET /stats</c>): one query, one owner.
+    /// </summary>
+    public static NpgsqlBatchCommand OldestWaitingJobSecondsCommand() => Command(HealthSql.OldestWaitingJobSeconds);
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {
-        var command = new NpgsqlBatchCommand(Sql.Get(name));
+        var command = new NpgsqlBatchCommand(sql);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(new() { Value = parameter });

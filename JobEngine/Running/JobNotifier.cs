@@ -14,7 +14,7 @@ namespace JobEngine.Running;
 /// while it was away are gone.
 /// </summary>
 public sealed class JobNotifier(
-    JobEngineConnection connection,
+    ListenConnectionFactory connection,
     IOptions<JobWorkerOptions> options,
     RunningJobs runningJobs,
     ILogger<JobNotifier> logger)

@@ -38,7 +38,7 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
         }
 
         // Bookkeeping: rate-limit starts past their window, schedule runs past a week, finished-per-minute counts past a day.
-        foreach (var sql in (string[])[ScheduleSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns, JobSql.PruneFinishedMinutes])
+        foreach (var sql in (string[])[QueueLimitSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns, JobSql.PruneFinishedMinutes])
         {
             await using var command = dataSource.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

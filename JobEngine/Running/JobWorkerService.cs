@@ -1,3 +1,4 @@
+using JobEngine.Scheduling;
 using JobEngine.Sql;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -108,7 +109,7 @@ public sealed class JobWorkerService(
     {
         foreach (var (queue, limit) in options.Value.Limits)
         {
-            await using var upsert = dataSource.CreateCommand(ScheduleSql.UpsertQueueLimit);
+            await using var upsert = dataSource.CreateCommand(QueueLimitSql.UpsertQueueLimit);
             upsert.Parameters.Add(new() { Value = queue });
             upsert.Parameters.Add(new() { Value = (object?)limit.MaxRunning ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
             upsert.Parameters.Add(new() { Value = (object?)limit.RateLimit ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
@@ -116,7 +117,7 @@ public sealed class JobWorkerService(
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using var select = dataSource.CreateCommand(ScheduleSql.SelectLimitedQueues);
+        await using var select = dataSource.CreateCommand(QueueLimitSql.SelectLimitedQueues);
         select.Parameters.Add(new() { Value = options.Value.Queues.Keys.ToArray() });
         await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var limited = new HashSet<string>(StringComparer.Ordinal);

@@ -85,7 +85,7 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
     /// <summary>Every queue that has a concurrency cap or a rate limit.</summary>
     public async Task<IReadOnlyList<QueueLimitInfo>> ListQueueLimitsAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(ScheduleSql.SelectQueueLimits);
+        await using var command = dataSource.CreateCommand(QueueLimitSql.SelectQueueLimits);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var limits = new List<QueueLimitInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

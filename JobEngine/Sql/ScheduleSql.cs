@@ -1,10 +1,9 @@
 namespace JobEngine.Sql;
 
-/// <summary>The named queries of <c>schedule.sql</c> and <c>queue_limit.sql</c>.</summary>
+/// <summary>The named queries of <c>schedule.sql</c>; each property is the query of the same name.</summary>
 internal static class ScheduleSql
 {
     private static readonly IReadOnlyDictionary<string, string> Schedules = SqlFile.Load(typeof(ScheduleSql).Assembly, "schedule.sql");
-    private static readonly IReadOnlyDictionary<string, string> Limits = SqlFile.Load(typeof(ScheduleSql).Assembly, "queue_limit.sql");
 
     public static readonly string UpsertSchedule = Schedules.Get(nameof(UpsertSchedule));
     public static readonly string SelectScheduleState = Schedules.Get(nameof(SelectScheduleState));
@@ -15,9 +14,4 @@ internal static class ScheduleSql
     public static readonly string SetSchedulePaused = Schedules.Get(nameof(SetSchedulePaused));
     public static readonly string PruneScheduleRuns = Schedules.Get(nameof(PruneScheduleRuns));
     public static readonly string SelectScheduleJob = Schedules.Get(nameof(SelectScheduleJob));
-
-    public static readonly string UpsertQueueLimit = Limits.Get(nameof(UpsertQueueLimit));
-    public static readonly string SelectLimitedQueues = Limits.Get(nameof(SelectLimitedQueues));
-    public static readonly string PruneQueueStarts = Limits.Get(nameof(PruneQueueStarts));
-    public static readonly string SelectQueueLimits = Limits.Get(nameof(SelectQueueLimits));
 }

@@ -21,8 +21,36 @@ SELECT pid, application_name, state, transaction_age_seconds, query FROM jobs.db
 SELECT application_name, state, connections FROM jobs.db_connections();
 
 -- name: OldestWaitingJobSeconds
--- Age of the oldest job that could run now but has not started: the queue's backlog in time.
-SELECT extract(epoch FROM now() - min(run_at))::float8
-FROM jobs.job
-WHERE state IN ('available', 'scheduled', 'retryable')
-  AND run_at <= now();
+-- Age in seconds of the job that has been due the longest: the queues' backlog in time, read on
+-- every /health probe and by GET /stats. A plain min(run_at) over the runnable states reads the
+-- whole of job_runnable_idx (migration 1: queue, priority, run_at), the backlog. Instead a skip
+-- scan visits each (queue, priority) pair once and reads its earliest run_at, so the cost follows
+-- the number of pairs, not the backlog.
+WITH RECURSIVE runnable_group AS (
+    (SELECT queue, priority
+     FROM jobs.job
+     WHERE state IN ('available', 'scheduled', 'retryable')
+     ORDER BY queue, priority
+     LIMIT 1)
+    UNION ALL
+    SELECT next_group.queue, next_group.priority
+    FROM runnable_group AS g
+    CROSS JOIN LATERAL (
+        SELECT queue, priority
+        FROM jobs.job
+        WHERE state IN ('available', 'scheduled', 'retryable')
+          AND (queue, priority) > (g.queue, g.priority)
+        ORDER BY queue, priority
+        LIMIT 1) AS next_group
+)
+SELECT extract(epoch FROM now() - min(earliest.run_at))::float8
+FROM runnable_group AS g
+CROSS JOIN LATERAL (
+    SELECT run_at
+    FROM jobs.job
+    WHERE state IN ('available', 'scheduled', 'retryable')
+      AND queue = g.queue
+      AND priority = g.priority
+    ORDER BY run_at
+    LIMIT 1) AS earliest
+WHERE earliest.run_at <= now();

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using JobEngine.Running;
 using JobEngine.Sql;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ namespace JobEngine.Telemetry;
 /// The queues the process serves report 0 per live state from the start, and a pair seen once
 /// and now empty reports 0 rather than vanishing, so an idle queue is a flat line, not a gap.
 /// </summary>
-public sealed partial class QueueDepthGauge : BackgroundService
+public sealed class QueueDepthGauge : BackgroundService
 {
     private static readonly IReadOnlyDictionary<string, string> Queries = SqlFile.Load(typeof(QueueDepthGauge).Assembly, "telemetry.sql");
     private static readonly string CountLiveJobsByQueueAndState = Queries.Get(nameof(CountLiveJobsByQueueAndState));
@@ -79,34 +80,9 @@ public sealed partial class QueueDepthGauge : BackgroundService
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, _time);
-        do
-        {
-            try
-            {
-                await SampleAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-            {
-                LogSampleFailed(_logger, e);
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(Interval, _time, SampleAsync, _logger,
+            "Sampling the queue depth failed; the gauge keeps its last value until the next sample", stoppingToken, runAtStart: true);
 
     private IEnumerable<Measurement<long>> Observe()
     {
@@ -116,6 +92,4 @@ public sealed partial class QueueDepthGauge : BackgroundService
         }
     }
 
-    [LoggerMessage(LogLevel.Warning, "Sampling the queue depth failed; the gauge keeps its last value until the next sample.")]
-    private static partial void LogSampleFailed(ILogger logger, Exception exception);
 }

@@ -38,7 +38,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         await Db.InitializeAsync();
         await SeedAsync();
         var settings = ApiFactory.Settings(Db);
-        settings[Api.Apis.AdminApi.DashboardUrlSetting] = DashboardUrl;
+        settings[Api.Apis.AdminPage.DashboardUrlSetting] = DashboardUrl;
         Factory = new ApiFactory(settings);
         Factory.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         Factory.StartServer();
@@ -310,7 +310,7 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
 
         var hour = stats.GetProperty("queues").EnumerateArray().Single(q => q.GetProperty("queue").GetString() == "q-reports");
         var completed = hour.GetProperty("completedLastHour").GetInt64();
-        var failed = hour.GetProperty("failedLastHour").GetInt64();
+        var failed = hour.GetProperty("discardedLastHour").GetInt64();
         Assert.Equal(BrowserFixture.JobsPerQueue, completed + failed);
         Assert.Equal(Int(completed), cells[8]);
         Assert.Equal(Int(failed), cells[9]);
@@ -333,8 +333,8 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     {
         var options = new JobEngine.Running.JobWorkerOptions();
         options.Schedules["nightly-report"] = new JobEngine.Scheduling.ScheduleOptions { Cron = "0 3 * * *", TimeZone = "Europe/Paris", Kind = "noop", Queue = "q-admin", Args = """{"report":"daily"}""" };
-        await new JobEngine.Running.JobScheduler(fixture.Db.App, new JobEngine.JobClient(fixture.Db.App), Microsoft.Extensions.Options.Options.Create(options),
-            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobEngine.Running.JobScheduler>.Instance).UpsertAsync(CancellationToken.None);
+        await new JobEngine.Scheduling.JobScheduler(fixture.Db.App, new JobEngine.JobClient(fixture.Db.App), Microsoft.Extensions.Options.Options.Create(options),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobEngine.Scheduling.JobScheduler>.Instance).UpsertAsync(CancellationToken.None);
 
         var errors = new List<string>();
         var page = await OpenAdminAsync(errors, "#/schedules");

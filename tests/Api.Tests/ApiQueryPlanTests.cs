@@ -62,7 +62,6 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
 
     [Theory]
     [InlineData(nameof(ApiSql.QueueLatency), "job_finalized_at_idx")]
-    [InlineData(nameof(ApiSql.OldestWaiting), "job_runnable_idx")]
     public async Task A_stats_query_reads_its_index(string query, string index)
     {
         var scans = await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query), []);

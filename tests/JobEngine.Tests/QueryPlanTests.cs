@@ -40,6 +40,19 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         Assert.Contains(jobScans, s => s.Index == index);
     }
 
+    [Fact]
+    public async Task The_oldest_waiting_job_is_found_reading_a_row_per_queue_and_priority_not_the_backlog()
+    {
+        var sql = HealthSql.OldestWaitingJobSeconds;
+        var scans = await QueryPlans.JobTableScansAsync(_db, sql, []);
+        var rows = await QueryPlans.JobRowsReadAsync(_db, sql);
+
+        Assert.DoesNotContain(scans, s => s.Type == "Seq Scan");
+        Assert.All(scans, s => Assert.Equal("job_runnable_idx", s.Index));
+        // 10,000 runnable jobs in 10 (queue, priority) pairs: a few rows per pair, never the backlog.
+        Assert.True(rows <= 50, $"read {rows} rows of jobs.job to find the oldest waiting job");
+    }
+
     private static Npgsql.NpgsqlParameter[] ParametersOf(string statement)
     {
         long[] ids = [.. Enumerable.Range(1, 100).Select(i => (long)i * 7)];

@@ -21,6 +21,16 @@ public static class QueryPlans
             .Select(n => (n.GetProperty("Node Type").GetString(), n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))];
     }
 
+    /// <summary>Runs <paramref name="sql"/> under <c>EXPLAIN ANALYZE</c>: how many rows its scans of the job table returned, over all their loops.</summary>
+    public static async Task<long> JobRowsReadAsync(TestDatabase db, string sql)
+    {
+        await using var command = db.Owner.CreateCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + sql);
+        using var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
+        return Nodes(plan.RootElement[0].GetProperty("Plan"))
+            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() == "job")
+            .Sum(n => (long)n.GetProperty("Actual Rows").GetDouble() * (long)n.GetProperty("Actual Loops").GetDouble());
+    }
+
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
         yield return node;

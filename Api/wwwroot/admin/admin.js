@@ -12,12 +12,12 @@ const states = ["available", "scheduled", "running", "retryable", "completed", "
 const $ = (id) => document.getElementById(id);
 
 // The names of GET /stats fields, in one place: a field renamed by the Api is one edit here.
-// Where a name has changed over time every spelling is listed; the first present wins.
+// The page's "failed" series is the Api's "discarded": jobs that ended without completing.
 const statsFields = {
   queues: ["queues"], queue: ["queue"], counts: ["counts"], perMinute: ["perMinute"], minute: ["minute"],
-  completed: ["completed"], failed: ["failed", "discarded"], errorRate: ["errorRate"], latency: ["queueLatencyMs"],
+  completed: ["completed"], failed: ["discarded"], errorRate: ["errorRate"], latency: ["queueLatencyMs"],
   oldest: ["oldestWaitingSeconds"], generatedAt: ["generatedAt"], completedLastHour: ["completedLastHour"],
-  failedLastHour: ["failedLastHour", "discardedLastHour"],
+  failedLastHour: ["discardedLastHour"],
 };
 function field(object, name) {
   for (const key of statsFields[name]) {

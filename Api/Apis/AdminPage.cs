@@ -13,26 +13,26 @@ namespace Api.Apis;
 /// for an admin key, keeps it in sessionStorage and calls the jobs and stats endpoints with it. The
 /// page itself holds no data, so it is served to anyone; every call it makes needs the admin scope.
 /// </summary>
-public static class AdminApi
+public static class AdminPage
 {
     /// <summary>The configuration key of the Aspire dashboard's base URL, used to link a job to its trace.</summary>
     public const string DashboardUrlSetting = "Api:DashboardUrl";
 
     /// <summary>The embedded web root (<c>wwwroot/</c>).</summary>
-    public static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(AdminApi).Assembly, "Api.wwwroot");
+    public static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(AdminPage).Assembly, "Api.wwwroot");
 
-    /// <summary>Maps <c>/admin</c> (the page; its scripts and styles are static files under <c>/admin/</c>) and the trace link of a job.</summary>
-    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    /// <summary>Maps <c>/admin</c> (the page; its scripts and styles are static files under <c>/admin/</c>) and the trace link of a job, which only the page uses.</summary>
+    public static IEndpointRouteBuilder MapAdminPage(this IEndpointRouteBuilder app)
     {
         // Routing treats the trailing slash as optional: this also answers /admin/.
-        app.MapGet("/admin", AdminPage).ExcludeFromDescription();
+        app.MapGet("/admin", GetPage).ExcludeFromDescription();
         app.MapGet("/admin/jobs/{id}/trace", JobTrace).RequireAuthorization(ApiScopes.Admin).WithTags("Admin")
             .WithSummary("The trace id of the request that enqueued a job, and its URL in the Aspire dashboard when Api:DashboardUrl is set");
         return app;
     }
 
     /// <summary>The admin page's HTML.</summary>
-    public static FileStreamHttpResult AdminPage() =>
+    public static FileStreamHttpResult GetPage() =>
         TypedResults.File(Files.GetFileInfo("admin/index.html").CreateReadStream(), "text/html; charset=utf-8");
 
     /// <summary><c>GET /admin/jobs/{id}/trace</c>: trace id and URL are null when the job was enqueued outside a trace.</summary>

@@ -1,10 +1,10 @@
-using JobEngine.Scheduling;
+using JobEngine.Running;
 using JobEngine.Sql;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace JobEngine.Running;
+namespace JobEngine.Scheduling;
 
 /// <summary>
 /// Why it exists: recurring jobs must fire exactly once per instant however many workers run,
@@ -33,24 +33,13 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
         try
         {
             await UpsertAsync(stoppingToken).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-            do
-            {
-                try
-                {
-                    await FireDueAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Firing schedules failed; trying again next second.");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping.
+            return;
         }
+
+        await PeriodicWork.RunAsync(TimeSpan.FromSeconds(1), time, FireDueAsync, logger, "Firing schedules failed", stoppingToken, runAtStart: true).ConfigureAwait(false);
     }
 
     /// <summary>Writes every configured schedule's definition; paused flags and history are kept.</summary>

@@ -8,7 +8,7 @@ namespace JobEngine;
 /// back to a pool and notices a dead peer. It is cloned from that data source (same server,
 /// credentials and application name), so the engine never reads a connection string itself.
 /// </summary>
-public sealed class JobEngineConnection(NpgsqlDataSource dataSource)
+public sealed class ListenConnectionFactory(NpgsqlDataSource dataSource)
 {
     /// <summary>A new, unpooled connection with keepalives, named <c>&lt;application name&gt;-listener</c>; the caller opens and disposes it.</summary>
     public NpgsqlConnection ForListening()
