@@ -18,10 +18,12 @@ internal sealed class Sampler(
         await writer.DescriptorWritten.WaitAsync(stoppingToken).ConfigureAwait(false);
         var period = settings.SampleEverySeconds * 1000L;
         var (lastEnqueued, lastCompleted, lastAt) = (counters.Enqueued, counters.Completed, time.GetTimestamp());
+        var lastTickMs = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // A timer may fire a moment before the wall clock reaches the tick: never emit one tick twice.
             var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var tickMs = (nowMs / period + 1) * period;
+            var tickMs = Math.Max((nowMs / period + 1) * period, lastTickMs + period);
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(tickMs - nowMs), time, stoppingToken).ConfigureAwait(false);
@@ -49,7 +51,7 @@ internal sealed class Sampler(
             }
 
             writer.Write(records);
-            (lastEnqueued, lastCompleted, lastAt) = (enqueued, completed, at);
+            (lastEnqueued, lastCompleted, lastAt, lastTickMs) = (enqueued, completed, at, tickMs);
         }
     }
 }

@@ -243,9 +243,10 @@ const observer = (async () => {
 
 const sampler = (async () => {
   const period = settings.sampleEvery * 1000;
-  let [lastEnqueued, lastCompleted, lastAt] = [enqueued, completed, Date.now()];
+  let [lastEnqueued, lastCompleted, lastAt, lastTick] = [enqueued, completed, Date.now(), -Infinity];
   while (!stopping) {
-    const tick = (Math.floor(Date.now() / period) + 1) * period;
+    // A timer may fire a moment before the wall clock reaches the tick: never emit one tick twice.
+    const tick = Math.max((Math.floor(Date.now() / period) + 1) * period, lastTick + period);
     await sleep(tick - Date.now());
     if (stopping) return;
     const seconds = Math.max((Date.now() - lastAt) / 1000, 0.001);
@@ -262,7 +263,7 @@ const sampler = (async () => {
     ];
     if (settings.instance === 0) records.push(record('queue_depth', depth, 0));
     emit(records);
-    [lastEnqueued, lastCompleted, lastAt] = [enqueued, completed, Date.now()];
+    [lastEnqueued, lastCompleted, lastAt, lastTick] = [enqueued, completed, Date.now(), tick];
   }
 })();
 
