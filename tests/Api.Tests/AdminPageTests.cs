@@ -357,7 +357,8 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         // Not an instant: schedule_run and the schedule's last instant are untouched.
         Assert.Equal(0L, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.schedule_run WHERE schedule_name = 'nightly-report'"));
         Assert.True(await fixture.Db.ScalarAsync<bool>("SELECT last_instant IS NULL FROM jobs.schedule WHERE name = 'nightly-report'"));
-        await jobLink.ClickAsync();
+        // The status line is rewritten by the next refresh, so the job is opened by its address.
+        await page.GotoAsync($"/admin#/jobs/{jobId}");
         await page.Locator("dd[data-field='state']", new() { HasTextString = "completed" }).WaitForAsync(new() { Timeout = 30_000 });
 
         // The endpoint itself: 201 with the job, 404 for an unknown name.
