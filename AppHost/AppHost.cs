@@ -47,7 +47,7 @@ if (builder.Configuration.GetValue<int?>("Stack:ApiPort") is { } apiPort)
     api.WithEndpoint("http", endpoint => endpoint.Port = apiPort);
 }
 
-builder.AddProject<Projects.Worker>("worker")
+var worker = builder.AddProject<Projects.Worker>("worker")
     .WithEnvironment("ConnectionStrings__jobsdb", appConnectionString)
     .WithEnvironment("Webhooks__SigningSecret", webhookSigningSecret)
     .WaitForCompletion(migrator)
@@ -55,6 +55,7 @@ builder.AddProject<Projects.Worker>("worker")
     .WithReplicaHealthCheck("/health")
     .WithRestartOnCrash();
 
+OtlpRelay.Add(builder, migrator, api, worker);
 StackEnvFile.Add(builder, new(infrastructure, appRolePassword, webhookSigningSecret));
 
 builder.Build().Run();

@@ -23,14 +23,8 @@ public sealed record JobsInfrastructure(
     {
         if (choice.Mode == InfrastructureMode.Containers)
         {
-            var postgres = builder.AddPostgres("postgres");
-            var cache = builder.AddRedis("cache");
-            if (builder.ExecutionContext.IsRunMode)
-            {
-                postgres.WithDataVolume();
-                cache.WithDataVolume();
-            }
-
+            var postgres = builder.AddPostgres("postgres").WithDataVolume();
+            var cache = builder.AddRedis("cache").WithDataVolume();
             return new(postgres.AddDatabase(DatabaseName), cache, postgres.Resource.PrimaryEndpoint);
         }
 

@@ -23,9 +23,9 @@ public sealed class StackFixture : IAsyncLifetime
     public DistributedApplication App { get; private set; } = null!;
     public string Marker { get; } = Guid.NewGuid().ToString("N");
     public string AdminKey { get; } = "test-admin-" + Guid.NewGuid().ToString("N");
-    public string BrowserToken { get; } = Guid.NewGuid().ToString("N");
+    public string BrowserToken { get; private set; } = "";
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "apphost-test-" + Guid.NewGuid().ToString("N")[..8]);
-    public Uri Dashboard { get; } = new($"http://127.0.0.1:{FreePort()}");
+    public Uri Dashboard { get; private set; } = null!;
     public TimeSpan StartedIn { get; private set; }
 
     /// <summary>The latest snapshot of every resource instance (replicas one by one), by resource id.</summary>
@@ -41,13 +41,13 @@ public sealed class StackFixture : IAsyncLifetime
                 $"Infrastructure:PostgresPort={FreePort()}",
                 $"Infrastructure:RedisPort={FreePort()}",
                 $"Infrastructure:DataDirectory={DataDirectory}",
-                $"AppHost:BrowserToken={BrowserToken}",
-                $"ASPNETCORE_URLS={Dashboard}",
-                $"ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
                 "ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
             ],
             (options, _) => options.DisableDashboard = false);
         App = await builder.BuildAsync();
+
+        // The testing builder picks the dashboard's login token itself (and its port, read below).
+        BrowserToken = App.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["AppHost:BrowserToken"]!;
         var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
         _watch = Task.Run(async () =>
         {
@@ -68,6 +68,10 @@ public sealed class StackFixture : IAsyncLifetime
         await App.ResourceNotifications.WaitForResourceHealthyAsync("api", timeout.Token);
         await WaitForWorkersHealthyAsync(2, timeout.Token);
         StartedIn = clock.Elapsed;
+        var dashboard = await JobEngine.Tests.Eventually.WaitForAsync(
+            () => Task.FromResult(Latest.Values.FirstOrDefault(e => e.Resource.Name == "aspire-dashboard")?.Snapshot.Urls.FirstOrDefault(u => u.Name == "http")),
+            url => url is not null, "the dashboard's URL");
+        Dashboard = new Uri(dashboard!.Url);
     }
 
     public async Task DisposeAsync()

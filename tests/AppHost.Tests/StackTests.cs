@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using JobEngine.Tests;
+using Microsoft.Playwright;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Xunit.Abstractions;
@@ -81,6 +82,61 @@ public sealed class StackTests(StackFixture stack, ITestOutputHelper output) : I
         Assert.Contains(pid, stack.Instances("worker").Select(StackFixture.ServiceProcessOf));
     }
 
+    [Fact, Order(4)]
+    public async Task The_dashboard_lists_every_resource_running_or_finished_and_shows_the_trace_of_a_posted_job()
+    {
+        await using var dashboard = await DashboardPage.LogInAsync(stack.Dashboard, stack.BrowserToken);
+        var page = dashboard.Page;
+
+        // Resources: each instance by the name the dashboard shows, with its state on its row.
+        var expected = new Dictionary<string, string>
+        {
+            ["postgres"] = "Running",
+            ["cache"] = "Running",
+            ["migrator"] = "Finished",
+            ["postgres-init"] = "Finished",
+            ["api"] = "Running",
+        };
+        foreach (var worker in stack.Instances("worker"))
+        {
+            expected[worker.ResourceId] = "Running";
+        }
+
+        try
+        {
+            await page.GetByText("postgres-init").First.WaitForAsync();
+            foreach (var (name, state) in expected)
+            {
+                var row = page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByText(name, new() { Exact = true }) });
+                await Assertions.Expect(row.First).ToContainTextAsync(state);
+            }
+        }
+        finally
+        {
+            output.WriteLine("screenshot: " + await dashboard.ScreenshotAsync("dashboard-resources"));
+        }
+
+        // A job posted now, and its trace: the request in the Api, the insert beneath it, the run in a Worker.
+        using var http = stack.App.CreateHttpClient("api");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.AdminKey);
+        using var response = await http.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { } });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        await page.GotoAsync(new Uri(stack.Dashboard, "/traces").ToString());
+        try
+        {
+            await page.GetByPlaceholder("Filter...").FillAsync("POST /jobs");
+            var trace = page.GetByText("api: POST /jobs").First;
+            await trace.ClickAsync();
+            await Assertions.Expect(page.GetByText("job noop").First).ToBeVisibleAsync();
+            await Assertions.Expect(page.GetByText("INSERT").First).ToBeVisibleAsync();
+            await Assertions.Expect(page.GetByText("worker").First).ToBeVisibleAsync();
+        }
+        finally
+        {
+            output.WriteLine("screenshot: " + await dashboard.ScreenshotAsync("dashboard-trace-post-jobs"));
+        }
+    }
+
     [Fact, Order(5)]
     public async Task A_killed_worker_replica_is_started_again_and_one_stopped_on_purpose_stays_stopped()
     {
@@ -121,7 +177,9 @@ public sealed class StackTests(StackFixture stack, ITestOutputHelper output) : I
 
         await stack.App.StopAsync();
 
-        var left = await Eventually.WaitForAsync(() => Task.FromResult(ProcessTable.WithEnvironment(StackFixture.MarkerVariable, stack.Marker)), p => p.Count == 0, "every process of the application to be gone", TimeSpan.FromSeconds(60));
+        var left = await Eventually.WaitForAsync(
+            () => Task.FromResult(string.Join("; ", ProcessTable.WithEnvironment(StackFixture.MarkerVariable, stack.Marker).Select(p => $"{p.Pid} {p.Command}"))),
+            p => p.Length == 0, "every process of the application to be gone", TimeSpan.FromSeconds(90));
         Assert.Empty(left);
         var control = Process.Start(new ProcessStartInfo("bash", ["-c", $"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_controldata {stack.DataDirectory}/postgres/data"]) { RedirectStandardOutput = true })!;
         var state = await control.StandardOutput.ReadToEndAsync();
