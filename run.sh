@@ -44,7 +44,6 @@ if [ -z "${API_ADMIN_KEY:-}" ]; then
   generated_key=1
 fi
 admin_key_hash=$(printf '%s' "$API_ADMIN_KEY" | sha256sum | cut -c1-64)
-browser_token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$STACK_DIR"
 rm -f "$STACK_DIR/env"
 
@@ -57,7 +56,6 @@ settings=(
   ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://127.0.0.1:$DASHBOARD_OTLP_PORT"
   ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://127.0.0.1:$DASHBOARD_RESOURCE_PORT"
   ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
-  AppHost__BrowserToken="$browser_token"
   Stack__ApiPort="$API_PORT"
   Stack__Workers="$WORKERS"
   Stack__EnvFile="$STACK_DIR/env"
@@ -78,7 +76,11 @@ apphost=""
 stop() {
   trap '' INT TERM
   say "stopping"
-  [ -n "$apphost" ] && kill -INT "$apphost" 2>/dev/null
+  # `dotnet run` does not pass the signal on: the AppHost it started (its child) gets it, and
+  # stops every resource, PostgreSQL with its fast shutdown.
+  if [ -n "$apphost" ]; then
+    for child in $(ps -o pid= --ppid "$apphost"); do kill -TERM "$child" 2>/dev/null || true; done
+  fi
   wait "$apphost" 2>/dev/null || true
   say "stopped"
   exit 0
@@ -89,7 +91,7 @@ say "starting the AppHost (dotnet run --project AppHost)"
 env "${otel[@]}" "${settings[@]}" dotnet run --project AppHost -c "$CONFIGURATION" --no-build --no-launch-profile &
 apphost=$!
 
-say "dashboard:     http://127.0.0.1:$DASHBOARD_PORT/login?t=$browser_token"
+say "dashboard:     http://127.0.0.1:$DASHBOARD_PORT (log in with the URL the AppHost prints: \"Login to the dashboard at ...\")"
 say "admin page:    http://127.0.0.1:$API_PORT/admin"
 say "API reference: http://127.0.0.1:$API_PORT/scalar (OpenAPI document: /openapi/v1.json)"
 say "Api health:    http://127.0.0.1:$API_PORT/health and /alive"

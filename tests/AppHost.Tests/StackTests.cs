@@ -4,9 +4,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using JobEngine.Tests;
-using Microsoft.Playwright;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Playwright;
 using Xunit.Abstractions;
 
 namespace AppHost.Tests;

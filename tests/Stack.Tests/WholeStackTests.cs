@@ -33,10 +33,10 @@ public sealed class WholeStackTests
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
         var api = new Uri($"http://127.0.0.1:{stack.ApiPort}");
-        await Eventually.WaitForAsync(() => StatusOfAsync(http, new Uri(api, "/health"), stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"the Api healthy; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(300));
+        await Eventually.WaitForAsync(() => StatusOfAsync(http, new Uri(api, "/health"), stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), "the Api healthy", TimeSpan.FromSeconds(600));
 
         // Each Worker replica answers at its own address (its ASPNETCORE_URLS), not only through the proxy.
-        var workerProcesses = await Eventually.WaitForAsync(() => Task.FromResult(ServiceProcesses(stack, "Worker")), w => w.Count == 2, "two Worker processes", TimeSpan.FromSeconds(120));
+        var workerProcesses = await Eventually.WaitForAsync(() => Task.FromResult(ServiceProcesses(stack, "Worker")), w => w.Count == 2, "two Worker processes", TimeSpan.FromSeconds(300));
         foreach (var worker in workerProcesses)
         {
             var health = new Uri(new Uri(RunScript.EnvironmentOf(worker)["ASPNETCORE_URLS"].Split(';')[0]), "/health");
@@ -102,6 +102,7 @@ public sealed class WholeStackTests
         Assert.Empty(left);
         Assert.Contains("[run] stopped", stack.Output, StringComparison.Ordinal);
         Assert.Contains("[run] dashboard:     http://127.0.0.1:", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("Login to the dashboard at http://127.0.0.1:", stack.Output, StringComparison.Ordinal);
         Assert.Contains("PostgreSQL and Redis run as", stack.Output, StringComparison.Ordinal);
         Assert.Contains($"admin page:    http://127.0.0.1:{stack.ApiPort}/admin", stack.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(stack.AdminKey, stack.Output, StringComparison.Ordinal);
