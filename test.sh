@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test on a fresh machine: PostgreSQL and Redis from Debian packages on
 # loopback (scripts/stack.sh), the format check, a Release build of everything but the AppHost
-# (Aspire.ci.slnf: the Aspire packages are not served here), then every test project against
+# (Aspire.sln: the Aspire packages are not served here), then every test project against
 # the real servers. Ends with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,18 +23,18 @@ if ! command -v chromium >/dev/null; then
 fi
 
 step "restore"
-dotnet restore Aspire.ci.slnf --verbosity quiet
+dotnet restore Aspire.sln --verbosity quiet
 
 step "format check (dotnet format --verify-no-changes)"
-dotnet format Aspire.ci.slnf --no-restore --verify-no-changes --verbosity quiet
+dotnet format Aspire.sln --no-restore --verify-no-changes --verbosity quiet
 
 step "build (Release)"
-dotnet build Aspire.ci.slnf -c Release --no-restore --verbosity quiet -nologo
+dotnet build Aspire.sln -c Release --no-restore --verbosity quiet -nologo
 
 step "tests"
 rm -rf "$ROOT/.stack/test-results"
 status=0
-dotnet test Aspire.ci.slnf -c Release --no-build --verbosity quiet \
+dotnet test Aspire.sln -c Release --no-build --verbosity quiet \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$ROOT/.stack/test-results" || status=$?
 
 passed=0; failed=0

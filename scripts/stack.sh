@@ -7,6 +7,7 @@
 #   scripts/stack.sh up       install what is missing, start what is not running (idempotent)
 #   scripts/stack.sh down     stop what this script started
 #   scripts/stack.sh status   say what runs
+#   scripts/stack.sh install  only install the Debian packages that are missing (./run.sh uses it)
 #
 # Environment: STACK_DIR (default .stack), PG_PORT (54329), REDIS_PORT (63799).
 set -euo pipefail
@@ -197,5 +198,6 @@ case "$COMMAND" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  install) install_missing ;;
+  *) echo "usage: $0 up|down|status|install" >&2; exit 2 ;;
 esac

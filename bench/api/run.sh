@@ -10,7 +10,7 @@ ROOT=$PWD
 scripts/stack.sh up
 set -a; . .stack/env; set +a
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build Aspire.ci.slnf -c Release --verbosity quiet -nologo >/dev/null
+dotnet build Aspire.sln -c Release --verbosity quiet -nologo >/dev/null
 dotnet build bench/api/ApiBench -c Release --verbosity quiet -nologo >/dev/null
 mkdir -p bench/api/results
 dotnet bench/api/ApiBench/bin/Release/net10.0/ApiBench.dll "$ROOT" | tee "bench/api/results/$(date -u +%Y%m%dT%H%M%SZ).txt"

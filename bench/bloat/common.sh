@@ -22,7 +22,7 @@ bench_init() {
   set -a; . .stack/env; set +a
   if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     say "building Worker and Migrator (Release)"
-    dotnet build Aspire.ci.slnf -c Release --verbosity quiet -nologo >/dev/null
+    dotnet build Aspire.sln -c Release --verbosity quiet -nologo >/dev/null
   fi
   trap bench_cleanup EXIT
 }

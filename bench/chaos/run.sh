@@ -18,7 +18,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # The chaos stack's ports are derived from PG_PORT (default 54329); the test stack is not needed.
 
 echo "[chaos] building (Release)"
-dotnet build Aspire.ci.slnf -c Release --verbosity quiet -nologo >/dev/null
+dotnet build Aspire.sln -c Release --verbosity quiet -nologo >/dev/null
 echo "[chaos] $CHAOS_JOBS jobs over $CHAOS_SECONDS s; figures to $CHAOS_RESULTS.{json,md}"
 dotnet test tests/Reliability.Tests -c Release --no-build --filter "FullyQualifiedName~ChaosTests" \
   --logger "console;verbosity=normal"

@@ -8,8 +8,8 @@ using JobEngine.Tests;
 namespace Stack.Tests;
 
 /// <summary>
-/// ./run.sh as an operator runs it, on its own infrastructure (a fresh STACK_DIR and free ports),
-/// with what the tests already built (NO_BUILD). Every process it starts inherits a marker
+/// ./run.sh as an operator runs it (the AppHost under `dotnet run`), on its own infrastructure (a
+/// fresh STACK_DIR and free ports), with what the tests already built (NO_BUILD). Every process it starts inherits a marker
 /// variable, so what is left running afterwards can be found in /proc whatever its parent.
 /// </summary>
 public sealed class RunScript : IAsyncDisposable
@@ -17,14 +17,13 @@ public sealed class RunScript : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private RunScript(Process process, string stackDir, string marker, int redisPort, int apiPort, int workerBasePort, string adminKey)
+    private RunScript(Process process, string stackDir, string marker, int redisPort, int apiPort, string adminKey)
     {
         RedisPort = redisPort;
         _process = process;
         StackDir = stackDir;
         Marker = marker;
         ApiPort = apiPort;
-        WorkerBasePort = workerBasePort;
         AdminKey = adminKey;
     }
 
@@ -32,7 +31,6 @@ public sealed class RunScript : IAsyncDisposable
     public string Marker { get; }
     public int RedisPort { get; }
     public int ApiPort { get; }
-    public int WorkerBasePort { get; }
     public string AdminKey { get; }
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
@@ -44,7 +42,6 @@ public sealed class RunScript : IAsyncDisposable
         var stackDir = Path.Combine(Path.GetTempPath(), "run-test-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(stackDir);
         var marker = Guid.NewGuid().ToString("N");
-        var workerBase = FreeConsecutivePorts(workers) - 1;
         var adminKey = "test-admin-" + Guid.NewGuid().ToString("N");
         var start = new ProcessStartInfo("bash", [Path.Combine(root, "run.sh")])
         {
@@ -63,7 +60,9 @@ public sealed class RunScript : IAsyncDisposable
             ["API_PORT"] = apiPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["API_ADMIN_KEY"] = adminKey,
             ["WORKERS"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["WORKER_BASE_PORT"] = workerBase.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DASHBOARD_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DASHBOARD_OTLP_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DASHBOARD_RESOURCE_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["CONFIGURATION"] = configuration,
             ["NO_BUILD"] = "1",
             ["RUN_TEST_MARKER"] = marker,
@@ -77,7 +76,7 @@ public sealed class RunScript : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var script = new RunScript(Process.Start(start)!, stackDir, marker, redisPort, apiPort, workerBase, adminKey);
+        var script = new RunScript(Process.Start(start)!, stackDir, marker, redisPort, apiPort, adminKey);
         script._process.OutputDataReceived += (_, e) => script.Record(e.Data);
         script._process.ErrorDataReceived += (_, e) => script.Record(e.Data);
         script._process.BeginOutputReadLine();
@@ -170,15 +169,6 @@ public sealed class RunScript : IAsyncDisposable
         }
 
         _process.Dispose();
-        if (File.Exists(Path.Combine(StackDir, "env")))
-        {
-            var pgData = StackEnvironment().GetValueOrDefault("PG_DATA_DIR");
-            if (pgData is not null && !pgData.StartsWith(StackDir, StringComparison.Ordinal))
-            {
-                Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(pgData)!)!, recursive: true);
-            }
-        }
-
         Directory.Delete(StackDir, recursive: true);
     }
 
@@ -195,34 +185,5 @@ public sealed class RunScript : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    // The first of `count` consecutive free ports (worker n listens on base + n).
-    private static int FreeConsecutivePorts(int count)
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var first = FreePort();
-            if (Enumerable.Range(first + 1, count - 1).All(IsFree))
-            {
-                return first;
-            }
-        }
-
-        throw new InvalidOperationException($"No {count} consecutive free ports found.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -33,9 +33,14 @@ public sealed class WholeStackTests
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
         var api = new Uri($"http://127.0.0.1:{stack.ApiPort}");
-        foreach (var health in new[] { new Uri(api, "/health"), new($"http://127.0.0.1:{stack.WorkerBasePort + 1}/health"), new($"http://127.0.0.1:{stack.WorkerBasePort + 2}/health") })
+        await Eventually.WaitForAsync(() => StatusOfAsync(http, new Uri(api, "/health"), stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), "the Api healthy", TimeSpan.FromSeconds(600));
+
+        // Each Worker replica answers at its own address (its ASPNETCORE_URLS), not only through the proxy.
+        var workerProcesses = await Eventually.WaitForAsync(() => Task.FromResult(ServiceProcesses(stack, "Worker")), w => w.Count == 2, "two Worker processes", TimeSpan.FromSeconds(300));
+        foreach (var worker in workerProcesses)
         {
-            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"{health} healthy; run.sh said:\n{stack.Output}", TimeSpan.FromSeconds(180));
+            var health = new Uri(new Uri(RunScript.EnvironmentOf(worker)["ASPNETCORE_URLS"].Split(';')[0]), "/health");
+            await Eventually.WaitForAsync(() => StatusOfAsync(http, health, stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), $"{health} healthy", TimeSpan.FromSeconds(120));
         }
 
         var environment = stack.StackEnvironment();
@@ -62,20 +67,21 @@ public sealed class WholeStackTests
         }
 
         var running = stack.Processes();
-        var workers = running.Where(p => p.Command.Contains("Worker.dll", StringComparison.Ordinal)).Select(p => RunScript.EnvironmentOf(p.Pid)).ToList();
-        var apiProcess = RunScript.EnvironmentOf(Assert.Single(running, p => p.Command.Contains("Api.dll", StringComparison.Ordinal)).Pid);
+        var workers = ServiceProcesses(stack, "Worker").Select(RunScript.EnvironmentOf).ToList();
+        var apiProcess = RunScript.EnvironmentOf(Assert.Single(ServiceProcesses(stack, "Api")));
         Assert.Equal(2, workers.Count);
-        AssertInjected(apiProcess, "api", "api", ("Api__Keys__admin__Scope", "admin"), ("Api__Keys__admin__Hash", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(stack.AdminKey)))));
+        AssertInjected(apiProcess, "api", ("Api__Keys__admin__Scope", "admin"), ("Api__Keys__admin__Hash", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(stack.AdminKey)))));
         Assert.StartsWith(environment["ConnectionStrings__cache"], apiProcess["ConnectionStrings__cache"], StringComparison.Ordinal);
-        Assert.Equal(["worker-1", "worker-2"], workers.Select(w => w["OTEL_RESOURCE_ATTRIBUTES"].Split("service.instance.id=")[1]).Order());
-        Assert.All(workers, w => AssertInjected(w, "worker", w["OTEL_RESOURCE_ATTRIBUTES"].Split("service.instance.id=")[1], ("Webhooks__SigningSecret", secret)));
+        var instances = workers.Select(w => w["OTEL_RESOURCE_ATTRIBUTES"].Split("service.instance.id=")[1]).ToList();
+        Assert.Equal(2, instances.Distinct().Count());
+        Assert.All(workers, w => AssertInjected(w, "worker", ("Webhooks__SigningSecret", secret)));
 
         // Every service exported its three signals to the endpoint it was given, and no secret with them.
         foreach (var (signal, names) in new[]
         {
-            ("traces", new[] { "POST /jobs", "job webhook", "service.instance.id", "worker-1", "api" }),
+            ("traces", new[] { "POST /jobs", "job webhook", "service.instance.id", instances[0], "api" }),
             ("metrics", new[] { "job.queue.depth", "job.completed", "http.server.request.duration", "db.client.operation.duration" }),
-            ("logs", new[] { "worker-2", "Now listening on" }),
+            ("logs", new[] { instances[1], "Now listening on" }),
         })
         {
             await Eventually.WaitForAsync(() => Task.FromResult(otlp.Which(signal, names)), found => !found.Contains(": no", StringComparison.Ordinal), $"{signal} exported over OTLP");
@@ -95,18 +101,18 @@ public sealed class WholeStackTests
         var left = await Eventually.WaitForAsync(() => Task.FromResult(stack.Processes()), p => p.Count == 0, "every process of the run to be gone", TimeSpan.FromSeconds(30));
         Assert.Empty(left);
         Assert.Contains("[run] stopped", stack.Output, StringComparison.Ordinal);
-        Assert.Contains("[worker-1]", stack.Output, StringComparison.Ordinal);
-        Assert.Contains("[migrator]", stack.Output, StringComparison.Ordinal);
-        Assert.Contains("[api]", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("[run] dashboard:     http://127.0.0.1:", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("Login to the dashboard at http://127.0.0.1:", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL and Redis run as", stack.Output, StringComparison.Ordinal);
         Assert.Contains($"admin page:    http://127.0.0.1:{stack.ApiPort}/admin", stack.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(stack.AdminKey, stack.Output, StringComparison.Ordinal);
     }
 
     // What the AppHost injects, and nothing of the stack's secrets a service does not need.
-    private static void AssertInjected(IReadOnlyDictionary<string, string> process, string service, string instance, params (string Name, string Value)[] own)
+    private static void AssertInjected(IReadOnlyDictionary<string, string> process, string service, params (string Name, string Value)[] own)
     {
         Assert.Equal(service, process["OTEL_SERVICE_NAME"]);
-        Assert.Equal($"deployment.environment=run-test,service.instance.id={instance}", process["OTEL_RESOURCE_ATTRIBUTES"]);
+        Assert.StartsWith("deployment.environment=run-test,service.instance.id=", process["OTEL_RESOURCE_ATTRIBUTES"], StringComparison.Ordinal);
         Assert.Equal("500", process["OTEL_METRIC_EXPORT_INTERVAL"]);
         Assert.Contains("Username=jobs_app", process["ConnectionStrings__jobsdb"], StringComparison.Ordinal);
         foreach (var (name, value) in own)
@@ -118,6 +124,10 @@ public sealed class WholeStackTests
         Assert.DoesNotContain("PGPASSWORD", process.Keys);
         Assert.DoesNotContain("Migrator__AppRolePassword", process.Keys);
     }
+
+    // The services' own processes (their apphost executables), not the `dotnet run` wrappers Aspire starts them with.
+    private static List<int> ServiceProcesses(RunScript stack, string name) =>
+        stack.Processes().Where(p => Path.GetFileName(p.Command.Split(' ')[0]) == name).Select(p => p.Pid).ToList();
 
     private static async Task<string> StatusOfAsync(HttpClient http, Uri health, RunScript stack)
     {

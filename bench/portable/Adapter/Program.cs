@@ -3,6 +3,7 @@ using Adapter;
 using JobEngine;
 using JobEngine.Telemetry;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 // The adapter of the public long-horizon queue benchmark: settings from the environment, schema by
@@ -37,7 +38,7 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(manifest);
-builder.Services.AddJobEngine(settings.Database.ConnectionString(AppRolePassword.Role, appRolePassword, $"portable-adapter-{settings.InstanceId}"));
+builder.Services.AddNpgsqlDataSource(settings.Database.ConnectionString(AppRolePassword.Role, appRolePassword, $"portable-adapter-{settings.InstanceId}")).AddJobEngine();
 builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
 builder.Services.AddJobQueueDepthGauge(TimeSpan.FromSeconds(1));
 builder.Services.AddJobHandler<BenchJobHandler, BenchJobArgs>(BenchJobArgs.Kind);
