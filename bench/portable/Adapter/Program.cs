@@ -3,7 +3,6 @@ using Adapter;
 using JobEngine;
 using JobEngine.Telemetry;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 // The adapter of the public long-horizon queue benchmark: settings from the environment, schema by
