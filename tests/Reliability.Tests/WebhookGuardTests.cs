@@ -36,7 +36,7 @@ public sealed class WebhookGuardTests
     public async Task With_AllowLinkLocal_the_guard_lets_a_link_local_target_through_to_the_network()
     {
         using var connects = new SocketConnectListener();
-        using var worker = WorkerServices(new() { ["Webhooks:AllowLinkLocal"] = "true", ["Webhooks:Timeout"] = "00:00:01" });
+        using var worker = WorkerServices(new() { ["Webhooks:AllowLinkLocal"] = "true", ["Webhooks:Timeout"] = "00:00:10" });
 
         // Nothing answers on 169.254.169.254 here, so the delivery fails either way; what shows the
         // guard let it through is the socket's own record of a connect to that address and port.
