@@ -84,6 +84,7 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             finish.Parameters.Add(new() { Value = finished.Select(o => o.State!).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            finish.Parameters.Add(new() { Value = options.Value.KeepsHistory });
             npgsqlBatch.BatchCommands.Add(finish);
         }
 

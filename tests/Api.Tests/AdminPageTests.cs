@@ -138,10 +138,11 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         var id = await EnqueueAsync(System.Text.Json.JsonSerializer.Serialize(new { kind = image, queue = "q-admin-xss", args = new { note = script } }));
         // The error of a failed attempt, as a handler that threw this message would have left it.
         await fixture.Db.ExecuteAsync("""
-            UPDATE jobs.job SET state = 'discarded', attempt = 1, max_attempts = 1, finalized_at = now(),
+            UPDATE jobs.job SET attempt = 1, max_attempts = 1,
                 errors = jsonb_build_array(jsonb_build_object('attempt', 1, 'at', now(), 'type', 'Boom', 'message', $2::text))
             WHERE id = $1
             """, id, script);
+        await fixture.Db.FinalizeAsync([id], "discarded");
 
         var errors = new List<string>();
         var page = await OpenAdminAsync(errors);

@@ -60,10 +60,9 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
             await api.Admin.PostJsonAsync("/jobs", """{"kind":"noop","queue":"q-stats-count"}""");
         }
 
-        await api.Db.ExecuteAsync("""
-            UPDATE jobs.job SET state = 'completed', attempt = 1, attempted_at = created_at + interval '10 ms', finalized_at = now()
-            WHERE id = (SELECT min(id) FROM jobs.job WHERE queue = 'q-stats-count')
-            """);
+        var first = await api.Db.ScalarAsync<long>("SELECT min(id) FROM jobs.job WHERE queue = 'q-stats-count'");
+        await api.Db.ExecuteAsync("UPDATE jobs.job SET attempt = 1, attempted_at = created_at + interval '10 ms' WHERE id = $1", first);
+        await api.Db.FinalizeAsync([first], "completed");
         var fresh = new HttpRequestMessage(HttpMethod.Get, "/stats");
         fresh.Headers.CacheControl = new() { NoCache = true };
         var stats = await (await api.Admin.SendAsync(fresh)).BodyAsync();
@@ -88,7 +87,8 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
         Assert.Equal("bypass", (await api.Admin.GetAsync($"/jobs/{id}")).Cache());
 
         // Finished the way a Worker finishes it: behind the Api's back.
-        await api.Db.ExecuteAsync("UPDATE jobs.job SET state = 'discarded', attempt = 1, max_attempts = 1, finalized_at = now() WHERE id = $1", id);
+        await api.Db.ExecuteAsync("UPDATE jobs.job SET attempt = 1, max_attempts = 1 WHERE id = $1", id);
+        await api.Db.FinalizeAsync([id], "discarded");
         var miss = await api.Admin.GetAsync($"/jobs/{id}");
         Assert.Equal("miss", miss.Cache());
         var hit = await api.Admin.GetAsync($"/jobs/{id}");
