@@ -10,14 +10,6 @@ namespace JobEngine.Tests;
 /// </summary>
 public sealed class JobCountTests : IClassFixture<TestDatabase>
 {
-    // Rows where the counts and the table disagree, as "queue/state: counted n, actual m".
-    private const string CountMismatches = """
-        SELECT coalesce(string_agg(queue || '/' || state || ': counted ' || coalesce(c.n, 0) || ', actual ' || coalesce(j.n, 0), '; '), '')
-        FROM (SELECT queue, state, sum(n) AS n FROM jobs.job_count GROUP BY 1, 2 HAVING sum(n) <> 0) AS c
-        FULL JOIN (SELECT queue, state, count(*) AS n FROM jobs.job_all GROUP BY 1, 2) AS j USING (queue, state)
-        WHERE c.n IS DISTINCT FROM j.n
-        """;
-
     private const string FinishedTotals = """
         SELECT coalesce(sum(completed), 0)::bigint || '/' || coalesce(sum(discarded), 0)::bigint || '/' || coalesce(sum(cancelled), 0)::bigint
         FROM jobs.job_finished_minute WHERE queue = $1
@@ -50,7 +42,7 @@ public sealed class JobCountTests : IClassFixture<TestDatabase>
         var mismatchesWhileRunning = new List<string>();
         await Eventually.WaitForAsync(async () =>
         {
-            mismatchesWhileRunning.Add(await _db.ScalarAsync<string>(CountMismatches));
+            mismatchesWhileRunning.Add(await _db.ScalarAsync<string>(JobsTable.CountMismatches));
             return await _db.CountAsync(queue, JobState.Completed) + await _db.CountAsync(queue, JobState.Discarded);
         }, n => n == 480, "480 jobs completed or discarded");
 
@@ -71,7 +63,7 @@ public sealed class JobCountTests : IClassFixture<TestDatabase>
 
         Assert.All(mismatchesWhileRunning, m => Assert.Equal("", m));
         Assert.Equal(100, pruned);
-        Assert.Equal("", await _db.ScalarAsync<string>(CountMismatches));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
         Assert.Equal(350L, await _db.CountAsync(queue, JobState.Completed));
         // 450 completed; 30 discarded, 10 of them again after a retry by hand; 5 cancelled. Pruning takes nothing back.
         Assert.Equal("450/40/5", await _db.ScalarAsync<string>(FinishedTotals, queue));
@@ -90,7 +82,7 @@ public sealed class JobCountTests : IClassFixture<TestDatabase>
 
         Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
 
-        Assert.Equal("", await _db.ScalarAsync<string>(CountMismatches));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
         Assert.Equal("100/0/0", await _db.ScalarAsync<string>(FinishedTotals, "migrated"));
         await _db.ExecuteAsync("TRUNCATE jobs.job, jobs.job_history");
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT (SELECT count(*) FROM jobs.job_count) + (SELECT count(*) FROM jobs.job_finished_minute)"));

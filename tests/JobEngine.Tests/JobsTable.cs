@@ -3,6 +3,14 @@ namespace JobEngine.Tests;
 /// <summary>Reads of the job tables (live and history, through the view jobs.job_all) that tests share.</summary>
 public static class JobsTable
 {
+    /// <summary>Rows where the count tables and the job tables disagree, as "queue/state: counted n, actual m"; empty when they agree.</summary>
+    public const string CountMismatches = """
+        SELECT coalesce(string_agg(queue || '/' || state || ': counted ' || coalesce(c.n, 0) || ', actual ' || coalesce(j.n, 0), '; '), '')
+        FROM (SELECT queue, state, sum(n) AS n FROM jobs.job_count GROUP BY 1, 2 HAVING sum(n) <> 0) AS c
+        FULL JOIN (SELECT queue, state, count(*) AS n FROM jobs.job_all GROUP BY 1, 2) AS j USING (queue, state)
+        WHERE c.n IS DISTINCT FROM j.n
+        """;
+
     public static Task<string> StateAsync(this TestDatabase db, long id) =>
         db.ScalarAsync<string>("SELECT state::text FROM jobs.job_all WHERE id = $1", id);
 
