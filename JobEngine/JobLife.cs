@@ -38,7 +38,7 @@ public static class JobLife
         new(JobState.Scheduled, JobState.Running, JobActor.Worker, "ClaimJobs"),
         new(JobState.Retryable, JobState.Running, JobActor.Worker, "ClaimJobs"),
         new(JobState.Running, JobState.Completed, JobActor.Worker, "FinishJobs"),
-        new(JobState.Running, JobState.Retryable, JobActor.Worker, "FinishJobs"),
+        new(JobState.Running, JobState.Retryable, JobActor.Worker, "ScheduleRetries"),
         new(JobState.Running, JobState.Discarded, JobActor.Worker, "FinishJobs"),
         new(JobState.Running, JobState.Cancelled, JobActor.Worker, "FinishJobs"),
         new(JobState.Running, JobState.Available, JobActor.Worker, "ReleaseJobs"),

@@ -76,6 +76,17 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var npgsqlBatch = new NpgsqlBatch(connection);
+        var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
+        if (retries.Count > 0)
+        {
+            var retry = new NpgsqlBatchCommand(JobSql.ScheduleRetries);
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.Id).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (short)o.Attempt).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            npgsqlBatch.BatchCommands.Add(retry);
+        }
+
         if (finished.Count > 0)
         {
             var finish = new NpgsqlBatchCommand(JobSql.FinishJobs);

@@ -98,31 +98,33 @@ FROM jobs.job
 WHERE state IN ('scheduled', 'retryable')
   AND queue = ANY ($1::text[]);
 
+-- name: ScheduleRetries
+-- Failed attempts with attempts left run again after their delay, staying in jobs.job. Sent in the
+-- same round trip just before FinishJobs, and only when the batch holds retries: its own join
+-- stays small (a shared statement joined every outcome against every running job). A job whose
+-- cancellation was requested is left to FinishJobs, which cancels it. A run whose attempt no
+-- longer matches (its lease expired and the job was rescued) changes nothing.
+UPDATE jobs.job AS j
+SET state = 'retryable',
+    run_at = now() + f.retry_delay_ms * interval '1 millisecond',
+    errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error) END,
+    lease_expires_at = NULL
+FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::jsonb[]) AS f (id, attempt, retry_delay_ms, error)
+WHERE j.id = f.id
+  AND j.attempt = f.attempt
+  AND j.state = 'running'
+  AND NOT j.cancel_requested;
+
 -- name: FinishJobs
--- Writes the outcome of many runs at once. A run whose attempt no longer matches (its lease
--- expired and the job was rescued) changes nothing. A retry stays in jobs.job with its next
--- run time; every other outcome, and a retry of a job whose cancellation was requested (which
--- becomes 'cancelled'), leaves jobs.job and, when $6 (keep history) is true, enters the history.
--- The conditions on j sit in each statement's own WHERE, so a row changed meanwhile (rescued,
--- flagged for cancel) is judged again on its newest version: exactly one of the two takes it.
-WITH f AS (
-    SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[])
-                  AS f (id, attempt, state, retry_delay_ms, error)
-), retried AS (
-    UPDATE jobs.job AS j
-    SET state = 'retryable',
-        run_at = now() + f.retry_delay_ms * interval '1 millisecond',
-        errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error) END,
-        lease_expires_at = NULL
-    FROM f
-    WHERE j.id = f.id
-      AND j.attempt = f.attempt
-      AND j.state = 'running'
-      AND f.state = 'retryable'
-      AND NOT j.cancel_requested
-), finished AS (
+-- Writes the outcome of many runs at once: each job still running under that attempt leaves
+-- jobs.job and, when $6 (keep history) is true, enters the history in its final state. A retry
+-- outcome lands here only for a job whose cancellation was requested (ScheduleRetries took the
+-- others first, so they are no longer 'running'): it becomes 'cancelled'. A run whose attempt no
+-- longer matches (its lease expired and the job was rescued) changes nothing; the conditions on j
+-- are in the DELETE's own WHERE, so a row changed meanwhile is judged on its newest version.
+WITH finished AS (
     DELETE FROM jobs.job AS j
-    USING f
+    USING unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[]) AS f (id, attempt, state, retry_delay_ms, error)
     WHERE j.id = f.id
       AND j.attempt = f.attempt
       AND j.state = 'running'

@@ -18,6 +18,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
     {
         { nameof(JobSql.ClaimJobs), "job_runnable_idx" },
         { nameof(JobSql.MillisecondsUntilNextScheduledJob), "job_scheduled_run_at_idx" },
+        { nameof(JobSql.ScheduleRetries), "job_running_idx" },
         { nameof(JobSql.FinishJobs), "job_running_idx" },
         { nameof(JobSql.ReleaseJobs), "job_running_idx" },
         { nameof(JobSql.ExtendLeases), "job_running_idx" },
@@ -51,6 +52,11 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
                 new() { Value = ids }, new() { Value = attempts }, new() { Value = ids.Select(_ => "completed").ToArray() },
                 new() { Value = ids.Select(_ => 0L).ToArray() }, new() { Value = ids.Select(_ => (string?)null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
                 new() { Value = true },
+            ],
+            nameof(JobSql.ScheduleRetries) =>
+            [
+                new() { Value = ids }, new() { Value = attempts }, new() { Value = ids.Select(_ => 1000L).ToArray() },
+                new() { Value = ids.Select(_ => (string?)null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
             ],
             nameof(JobSql.ReleaseJobs) => [new() { Value = ids }, new() { Value = attempts }],
             nameof(JobSql.ExtendLeases) => [new() { Value = ids }, new() { Value = attempts }, new() { Value = 30000.0 }],
