@@ -52,6 +52,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             command.Parameters.Add(new() { Value = jobs.Select(j => j.RunAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -98,13 +99,14 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = id });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        if (reader.IsDBNull(0))
+        var previous = reader.GetOrdinal("previous_state");
+        if (reader.IsDBNull(previous))
         {
             return new JobActionResult(JobActionOutcome.NotFound, null, "no job has this id");
         }
 
-        var previousState = reader.GetString(0);
-        return reader.GetInt64(1) > 0
+        var previousState = reader.GetString(previous);
+        return reader.GetFieldValue<long>(reader.GetOrdinal("changed")) > 0
             ? new JobActionResult(JobActionOutcome.Done, previousState, null)
             : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");
     }

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace JobEngine;
 
-/// <summary>A job as stored in <c>jobs.job</c>.</summary>
+/// <summary>A job as stored in <c>jobs.job</c> (live) or <c>jobs.job_history</c> (finalized).</summary>
 /// <param name="Id">Database identity.</param>
 /// <param name="State">One of <see cref="JobState"/>.</param>
 /// <param name="Queue">The queue it runs in.</param>
@@ -18,6 +18,7 @@ namespace JobEngine;
 /// <param name="AttemptedBy">The worker of the latest attempt.</param>
 /// <param name="ErrorsJson">JSON array of the errors of failed attempts.</param>
 /// <param name="IdempotencyKey">The key that keeps it unique while live.</param>
+/// <param name="CreatedBy">Who enqueued it (the Api's key name); null when not given.</param>
 public sealed record JobRecord(
     long Id,
     string State,
@@ -33,23 +34,38 @@ public sealed record JobRecord(
     DateTimeOffset? FinalizedAt,
     string? AttemptedBy,
     string ErrorsJson,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    string? CreatedBy = null)
 {
-    /// <summary>Reads a row whose columns are in the order of the job queries' select lists.</summary>
+    /// <summary>Reads a row of the job queries' select lists, each column by its name.</summary>
     internal static JobRecord Read(NpgsqlDataReader reader) => new(
-        reader.GetInt64(0),
-        reader.GetString(1),
-        reader.GetString(2),
-        reader.GetString(3),
-        reader.GetString(4),
-        reader.GetInt16(5),
-        reader.GetInt16(6),
-        reader.GetInt16(7),
-        reader.GetFieldValue<DateTimeOffset>(8),
-        reader.GetFieldValue<DateTimeOffset>(9),
-        reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
-        reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
-        reader.IsDBNull(12) ? null : reader.GetString(12),
-        reader.GetString(13),
-        reader.IsDBNull(14) ? null : reader.GetString(14));
+        reader.GetFieldValue<long>(reader.GetOrdinal("id")),
+        reader.GetFieldValue<string>(reader.GetOrdinal("state")),
+        reader.GetFieldValue<string>(reader.GetOrdinal("queue")),
+        reader.GetFieldValue<string>(reader.GetOrdinal("kind")),
+        reader.GetFieldValue<string>(reader.GetOrdinal("args")),
+        reader.GetFieldValue<short>(reader.GetOrdinal("priority")),
+        reader.GetFieldValue<short>(reader.GetOrdinal("attempt")),
+        reader.GetFieldValue<short>(reader.GetOrdinal("max_attempts")),
+        reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("run_at")),
+        reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("created_at")),
+        Nullable<DateTimeOffset>(reader, "attempted_at"),
+        Nullable<DateTimeOffset>(reader, "finalized_at"),
+        NullableText(reader, "attempted_by"),
+        reader.GetFieldValue<string>(reader.GetOrdinal("errors")),
+        NullableText(reader, "idempotency_key"),
+        NullableText(reader, "created_by"));
+
+    private static T? Nullable<T>(NpgsqlDataReader reader, string column)
+        where T : struct
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<T>(ordinal);
+    }
+
+    private static string? NullableText(NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<string>(ordinal);
+    }
 }

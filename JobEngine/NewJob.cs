@@ -34,6 +34,8 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
     public DateTimeOffset? RunAt { get; init; }
     /// <summary>While a live job holds this key, enqueueing it again returns that job.</summary>
     public string? IdempotencyKey { get; init; }
+    /// <summary>Who enqueues it (the Api writes its API key's name), stored with the job; at most 200 characters.</summary>
+    public string? CreatedBy { get; init; }
 
     /// <summary>A job whose arguments are <paramref name="args"/> serialized with web defaults.</summary>
     public static NewJob Create<TArgs>(string kind, TArgs args) =>
@@ -66,6 +68,11 @@ public sealed record NewJob(string Kind, string ArgsJson = "{}")
         if (IdempotencyKey is { } key && !IsName(key, MaxIdempotencyKeyLength))
         {
             errors.Add(new("idempotencyKey", $"1 to {MaxIdempotencyKeyLength} characters without control characters"));
+        }
+
+        if (CreatedBy is { Length: 0 or > 200 })
+        {
+            errors.Add(new("createdBy", "1 to 200 characters"));
         }
 
         if (!IsJsonObject(ArgsJson))

@@ -1,8 +1,6 @@
 using Api.Caching;
-using Api.Sql;
 using JobEngine;
 using Microsoft.Extensions.Caching.Hybrid;
-using Npgsql;
 
 namespace Api.Jobs;
 
@@ -10,7 +8,7 @@ namespace Api.Jobs;
 /// Reads one job for <c>GET /jobs/{id}</c> under the <see cref="CacheRules.FinalizedJob"/> rule:
 /// a finalized job is stored once read, a live one always comes from the database.
 /// </summary>
-public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer)
+public sealed class JobReader(JobClient jobs, HybridCache cache, CacheWriter writer)
 {
     /// <summary>The job, or null, and what the cache did.</summary>
     public async Task<(JobView? Job, CacheOutcome Outcome)> GetAsync(long id, bool fresh, CancellationToken cancellationToken)
@@ -31,7 +29,7 @@ public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, Hybri
             return (null, CacheOutcome.Bypass);
         }
 
-        var view = JobView.From(job, await CreatedByAsync(id, cancellationToken).ConfigureAwait(false));
+        var view = JobView.From(job, job.CreatedBy);
         if (!JobState.IsFinalized(job.State))
         {
             return (view, CacheOutcome.Bypass);
@@ -44,11 +42,4 @@ public sealed class JobReader(JobClient jobs, NpgsqlDataSource dataSource, Hybri
     /// <summary>Forgets the cached copy of a job that changed (a retried job is live again).</summary>
     public ValueTask InvalidateAsync(long id, CancellationToken cancellationToken) =>
         writer.RemoveAsync(CacheRules.FinalizedJobKey(id), CacheRules.FinalizedJob, cancellationToken);
-
-    private async Task<string?> CreatedByAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(ApiSql.SelectCreatedBy);
-        command.Parameters.Add(new() { Value = id });
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-    }
 }

@@ -8,8 +8,6 @@ internal static class ApiSql
     private static readonly IReadOnlyDictionary<string, string> Admin = SqlFile.Load(typeof(ApiSql).Assembly, "admin.sql");
     private static readonly IReadOnlyDictionary<string, string> Stats = SqlFile.Load(typeof(ApiSql).Assembly, "stats.sql");
 
-    public static readonly string SetCreatedBy = Admin.Get(nameof(SetCreatedBy));
-    public static readonly string SelectCreatedBy = Admin.Get(nameof(SelectCreatedBy));
     public static readonly string SelectRegisteredKinds = Admin.Get(nameof(SelectRegisteredKinds));
     public static readonly string ListJobs = Admin.Get(nameof(ListJobs));
     public static readonly string SelectTraceParent = Admin.Get(nameof(SelectTraceParent));

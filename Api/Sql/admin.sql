@@ -1,39 +1,54 @@
--- The Api's own queries on jobs.job and jobs.kind (enqueue, get, cancel and retry are the
+-- The Api's own queries on jobs.job, jobs.job_history and jobs.kind (enqueue, get, cancel and retry are the
 -- engine's, in JobEngine/Sql/job.sql). Parameters are positional, never text built from input.
-
--- name: SetCreatedBy
--- For the rest of the enqueue transaction, new jobs record this API key name (the default of
--- jobs.job.created_by, migration 3).
-SELECT set_config('jobs.created_by', $1, true);
-
--- name: SelectCreatedBy
-SELECT created_by FROM jobs.job WHERE id = $1;
 
 -- name: SelectRegisteredKinds
 SELECT kind FROM jobs.kind ORDER BY kind;
 
 -- name: ListJobs
--- Newest first, one page after the cursor id $4 (keyset: never OFFSET). Each filter is null or a
--- value; Npgsql sends unprepared statements, so every call is planned with its values and the
--- null filters fold away. The inner query picks the page's ids alone, so a filter is an
--- index-only backward scan of (state, id), (queue, id) or (kind, id) from migration 2 (no filter:
--- the primary key); only the page's rows are then read. Selecting every column in one query let
--- the planner prefer a backward scan of the primary key with a filter, which it believes finds a
--- page at once but which crosses every newer row of other queues (1.5 million in the benchmark).
-SELECT id, state::text, queue, kind, priority, attempt, max_attempts, run_at, created_at,
-       finalized_at, errors -> -1 ->> 'message' AS last_error
-FROM jobs.job
-WHERE id IN (
-    SELECT id
-    FROM jobs.job
-    WHERE ($1::text IS NULL OR state = $1::jobs.job_state)
-      AND ($2::text IS NULL OR queue = $2)
-      AND ($3::text IS NULL OR kind = $3)
-      AND id < $4
+-- Newest first, one page after the cursor id $4 (keyset: never OFFSET), across live jobs
+-- (jobs.job) and finished ones (jobs.job_history); a job is in one of them in any snapshot. Each
+-- filter is null or a value; Npgsql sends unprepared statements, so every call is planned with its
+-- values: null filters fold away, and a state filter drops the table that cannot hold that state.
+-- Each branch picks at most a page of ids in id order: in the history an index-only backward scan
+-- of (state, id), (queue, id) or (kind, id) per day partition, merged (no filter: (id)); the live
+-- table has no listing index (every claim and finish would pay for it) and holds only the backlog.
+-- Only the page's rows are then read.
+WITH page AS (
+    (SELECT id, false AS finished
+     FROM jobs.job
+     WHERE ($1::text IS NULL OR ($1::text IN ('available', 'scheduled', 'running', 'retryable') AND state = $1::jobs.job_state))
+       AND ($2::text IS NULL OR queue = $2)
+       AND ($3::text IS NULL OR kind = $3)
+       AND id < $4
+     ORDER BY id DESC
+     LIMIT $5)
+    UNION ALL
+    (SELECT id, true
+     FROM jobs.job_history
+     WHERE ($1::text IS NULL OR ($1::text IN ('completed', 'discarded', 'cancelled') AND state = $1::jobs.job_state))
+       AND ($2::text IS NULL OR queue = $2)
+       AND ($3::text IS NULL OR kind = $3)
+       AND id < $4
+     ORDER BY id DESC
+     LIMIT $5)
     ORDER BY id DESC
-    LIMIT $5)
+    LIMIT $5
+)
+SELECT j.id, j.state::text AS state, j.queue, j.kind, j.priority, j.attempt, j.max_attempts, j.run_at, j.created_at,
+       j.finalized_at, j.errors -> -1 ->> 'message' AS last_error
+FROM page
+JOIN jobs.job AS j ON j.id = page.id AND NOT page.finished
+UNION ALL
+SELECT h.id, h.state::text, h.queue, h.kind, h.priority, h.attempt, h.max_attempts, h.run_at, h.created_at,
+       h.finalized_at, h.errors -> -1 ->> 'message'
+FROM page
+JOIN jobs.job_history AS h ON h.id = page.id AND page.finished
 ORDER BY id DESC;
 
 -- name: SelectTraceParent
--- The W3C traceparent of the request that enqueued the job, for the admin page's trace link.
-SELECT trace_parent FROM jobs.job WHERE id = $1;
+-- The W3C traceparent of the request that enqueued the job, for the admin page's trace link. One
+-- statement, one snapshot: the job is found in exactly one of the two tables.
+SELECT trace_parent FROM jobs.job WHERE id = $1
+UNION ALL
+SELECT trace_parent FROM jobs.job_history WHERE id = $1
+LIMIT 1;

@@ -20,15 +20,15 @@ ORDER BY 1, 2;
 
 -- name: QueueLatency
 -- Wait from enqueue (or run-at, whichever is later) to the start of the latest attempt, in
--- milliseconds, over the latest 2,000 jobs finalized in the last hour: a backward range of
--- job_finalized_at_idx whose cost stays bounded however busy the hour was.
+-- milliseconds, over the latest 2,000 jobs finalized in the last hour: a backward range of the
+-- history's finalized_at index in the day partitions of that hour, whose cost stays bounded
+-- however busy the hour was. With no history kept (retention 0) it is empty.
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
 FROM (
     SELECT extract(epoch FROM attempted_at - greatest(run_at, created_at)) * 1000 AS latency_ms
-    FROM jobs.job
-    WHERE state IN ('completed', 'discarded', 'cancelled')
-      AND finalized_at >= now() - interval '1 hour'
+    FROM jobs.job_history
+    WHERE finalized_at >= now() - interval '1 hour'
       AND attempted_at IS NOT NULL
     ORDER BY finalized_at DESC
     LIMIT 2000

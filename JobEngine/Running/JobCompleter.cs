@@ -67,8 +67,8 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
     private async Task WriteAsync(List<JobOutcome> batch, CancellationToken cancellationToken)
     {
-        var finished = batch.Where(o => o.State is not null and not JobOutcome.ReleasedState).OrderBy(o => o.Id).ToList();
-        var released = batch.Where(o => o.State == JobOutcome.ReleasedState).ToList();
+        var finished = batch.Where(o => o.FinalState is not null).OrderBy(o => o.Id).ToList();
+        var released = batch.Where(o => o.Kind == OutcomeKind.Released).ToList();
         if (finished.Count == 0 && released.Count == 0)
         {
             return;
@@ -76,14 +76,26 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var npgsqlBatch = new NpgsqlBatch(connection);
+        var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
+        if (retries.Count > 0)
+        {
+            var retry = new NpgsqlBatchCommand(JobSql.ScheduleRetries);
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.Id).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (short)o.Attempt).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            npgsqlBatch.BatchCommands.Add(retry);
+        }
+
         if (finished.Count > 0)
         {
             var finish = new NpgsqlBatchCommand(JobSql.FinishJobs);
             finish.Parameters.Add(new() { Value = finished.Select(o => o.Id).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => (short)o.Attempt).ToArray() });
-            finish.Parameters.Add(new() { Value = finished.Select(o => o.State!).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.FinalState!).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            finish.Parameters.Add(new() { Value = options.Value.KeepsHistory });
             npgsqlBatch.BatchCommands.Add(finish);
         }
 

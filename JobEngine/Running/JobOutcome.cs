@@ -2,35 +2,61 @@ using System.Text.Json;
 
 namespace JobEngine.Running;
 
+/// <summary>How one run of a job ended.</summary>
+internal enum OutcomeKind
+{
+    /// <summary>The handler returned: the job is completed.</summary>
+    Completed,
+    /// <summary>The attempt failed and another is left: the job runs again after the retry delay.</summary>
+    Retryable,
+    /// <summary>The last attempt failed, or the arguments can never work: the job is discarded.</summary>
+    Discarded,
+    /// <summary>Cancellation was requested while it ran.</summary>
+    Cancelled,
+    /// <summary>The worker shut down first: the job goes back untouched, its attempt not counted.</summary>
+    Released,
+    /// <summary>The lease was lost: another worker owns the job now and nothing is written.</summary>
+    Abandoned,
+}
+
 /// <summary>What one run of a job ended with, waiting to be written by the <see cref="JobCompleter"/>.</summary>
 /// <param name="Id">The job.</param>
 /// <param name="Attempt">The attempt that ran: the write only lands if the job is still on it.</param>
-/// <param name="State">The new state; null to write nothing (lease lost) and <c>released</c> to give the job back.</param>
+/// <param name="Kind">How the run ended.</param>
 /// <param name="RetryDelay">For a retry, how long until it runs again.</param>
 /// <param name="ErrorJson">For a failure, the error entry appended to the job's errors.</param>
-internal sealed record JobOutcome(long Id, int Attempt, string? State, TimeSpan RetryDelay, string? ErrorJson)
+internal sealed record JobOutcome(long Id, int Attempt, OutcomeKind Kind, TimeSpan RetryDelay, string? ErrorJson)
 {
-    public const string ReleasedState = "released";
-
-    /// <summary>Called once the outcome is in the database: frees the run's slot in its producer.</summary>
-    public Action? Written { get; init; }
     private const int MaxMessageLength = 2000;
     private const int MaxStackLength = 4000;
 
-    public static JobOutcome Completed(long id, int attempt) => new(id, attempt, JobState.Completed, TimeSpan.Zero, null);
+    /// <summary>Called once the outcome is in the database: frees the run's slot in its producer.</summary>
+    public Action? Written { get; init; }
 
-    public static JobOutcome Cancelled(long id, int attempt) => new(id, attempt, JobState.Cancelled, TimeSpan.Zero,
+    /// <summary>The job state FinishJobs writes, for the outcomes it writes; null for released and abandoned runs.</summary>
+    public string? FinalState => Kind switch
+    {
+        OutcomeKind.Completed => JobState.Completed,
+        OutcomeKind.Retryable => JobState.Retryable,
+        OutcomeKind.Discarded => JobState.Discarded,
+        OutcomeKind.Cancelled => JobState.Cancelled,
+        _ => null,
+    };
+
+    public static JobOutcome Completed(long id, int attempt) => new(id, attempt, OutcomeKind.Completed, TimeSpan.Zero, null);
+
+    public static JobOutcome Cancelled(long id, int attempt) => new(id, attempt, OutcomeKind.Cancelled, TimeSpan.Zero,
         ErrorEntry(attempt, "Cancelled", "The job was cancelled while running.", null));
 
-    public static JobOutcome Released(long id, int attempt) => new(id, attempt, ReleasedState, TimeSpan.Zero, null);
+    public static JobOutcome Released(long id, int attempt) => new(id, attempt, OutcomeKind.Released, TimeSpan.Zero, null);
 
-    public static JobOutcome Abandoned(long id, int attempt) => new(id, attempt, null, TimeSpan.Zero, null);
+    public static JobOutcome Abandoned(long id, int attempt) => new(id, attempt, OutcomeKind.Abandoned, TimeSpan.Zero, null);
 
     public static JobOutcome Retryable(long id, int attempt, Exception error, TimeSpan delay) =>
-        new(id, attempt, JobState.Retryable, delay, ErrorEntry(attempt, error));
+        new(id, attempt, OutcomeKind.Retryable, delay, ErrorEntry(attempt, error));
 
     public static JobOutcome Discarded(long id, int attempt, Exception error) =>
-        new(id, attempt, JobState.Discarded, TimeSpan.Zero, ErrorEntry(attempt, error));
+        new(id, attempt, OutcomeKind.Discarded, TimeSpan.Zero, ErrorEntry(attempt, error));
 
     private static string ErrorEntry(int attempt, Exception error) =>
         ErrorEntry(attempt, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace);

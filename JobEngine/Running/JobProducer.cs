@@ -199,7 +199,7 @@ internal sealed class JobProducer(
                 claimed.Id, claimed.Kind, claimed.Attempt, claimed.MaxAttempts, error.GetType().Name, error.Message);
         }
 
-        tags.Add("job.outcome", outcome.State ?? "abandoned");
+        tags.Add("job.outcome", outcome.Kind.ToString().ToLowerInvariant());
         JobTelemetry.ExecutionDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         job.HandlerDone = true;
         completer.Submit(outcome with { Written = FreeSlot });

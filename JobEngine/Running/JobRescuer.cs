@@ -8,8 +8,9 @@ namespace JobEngine.Running;
 /// <summary>
 /// Why it exists: a worker killed with SIGKILL, frozen or cut off leaves jobs in <c>running</c>
 /// forever unless someone notices. Every worker looks for expired leases on a short timer and
-/// puts those jobs back (or discards them on their last attempt). No leader is needed: the query
-/// skips rows another rescuer holds, so any number of workers can run it at once.
+/// puts those jobs back after the same backoff a failed attempt gets (<see cref="RetryPolicy"/>),
+/// or discards them on their last attempt. No leader is needed: the query skips rows another
+/// rescuer holds, so any number of workers can run it at once.
 /// </summary>
 public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<JobRescuer> logger)
 {
@@ -28,9 +29,11 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
         {
             await using var command = dataSource.CreateCommand(JobSql.RescueExpiredJobs);
             command.Parameters.Add(new() { Value = BatchSize });
+            command.Parameters.Add(new() { Value = options.Value.Retry.DelaysByAttempt() });
+            command.Parameters.Add(new() { Value = options.Value.KeepsHistory });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            rescued = reader.GetInt64(0);
+            rescued = reader.GetFieldValue<long>(reader.GetOrdinal("rescued"));
             total += rescued;
         }
         while (rescued == BatchSize);

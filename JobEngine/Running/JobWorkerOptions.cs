@@ -42,14 +42,19 @@ public sealed class JobWorkerOptions
     /// <summary>How often expired leases are looked for.</summary>
     public TimeSpan RescueInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long finalized jobs are kept before pruning.</summary>
+    /// <summary>
+    /// How long finalized jobs are kept in <c>jobs.job_history</c>. Retention drops whole day
+    /// partitions, so a job stays between this long and a day longer. Zero keeps no history: the
+    /// jobs this worker finishes are deleted as they finish (the fastest mode), and GET /jobs/{id},
+    /// the listing and the finished counts of GET /stats no longer show them.
+    /// </summary>
     public TimeSpan RetentionPeriod { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>How often finalized jobs past retention are pruned.</summary>
-    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>True unless <see cref="RetentionPeriod"/> is zero: finished jobs are written to the history.</summary>
+    public bool KeepsHistory => RetentionPeriod > TimeSpan.Zero;
 
-    /// <summary>Most rows one prune statement deletes.</summary>
-    public int PruneBatchSize { get; set; } = 1000;
+    /// <summary>How often history partitions are created ahead and dropped past retention.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>On shutdown, how long in-flight jobs may finish before they are cancelled and released.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
@@ -68,6 +73,11 @@ public sealed class JobWorkerOptions
         foreach (var (queue, concurrency) in Queues.Where(q => q.Value < 1))
         {
             yield return $"Jobs:Worker:Queues:{queue} is {concurrency}; expected a concurrency of at least 1";
+        }
+
+        if (RetentionPeriod < TimeSpan.Zero)
+        {
+            yield return "Jobs:Worker:RetentionPeriod must be zero (keep no history) or positive";
         }
 
         if (LeaseDuration < TimeSpan.FromSeconds(1))
@@ -102,7 +112,7 @@ public sealed class JobWorkerOptions
             }
         }
 
-        if (ClaimBatchSize < 1 || CompleteBatchSize < 1 || PruneBatchSize < 1)
+        if (ClaimBatchSize < 1 || CompleteBatchSize < 1)
         {
             yield return "batch sizes must be at least 1";
         }

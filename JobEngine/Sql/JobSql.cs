@@ -11,11 +11,12 @@ internal static class JobSql
     public static readonly string ClaimJobs = Queries.Get(nameof(ClaimJobs));
     public static readonly string LockQueueLimit = Queries.Get(nameof(LockQueueLimit));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
+    public static readonly string ScheduleRetries = Queries.Get(nameof(ScheduleRetries));
     public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));
     public static readonly string ReleaseJobs = Queries.Get(nameof(ReleaseJobs));
     public static readonly string ExtendLeases = Queries.Get(nameof(ExtendLeases));
     public static readonly string RescueExpiredJobs = Queries.Get(nameof(RescueExpiredJobs));
-    public static readonly string PruneFinalizedJobs = Queries.Get(nameof(PruneFinalizedJobs));
+    public static readonly string MaintainJobHistory = Queries.Get(nameof(MaintainJobHistory));
     public static readonly string PruneFinishedMinutes = Queries.Get(nameof(PruneFinishedMinutes));
     public static readonly string CancelJob = Queries.Get(nameof(CancelJob));
     public static readonly string RetryJob = Queries.Get(nameof(RetryJob));

@@ -1,33 +1,43 @@
--- Queries on jobs.job, one per name. Parameters are positional ($1...), never text built from input.
--- The runnable states are 'available', 'scheduled' and 'retryable'; the finalized ones
--- 'completed', 'discarded' and 'cancelled'. Both lists match the partial indexes of migration 1.
+-- Queries on the job tables, one per name. Parameters are positional ($1...), never text built from input.
+-- jobs.job holds live jobs only ('available', 'scheduled', 'running', 'retryable'; migration 9's
+-- check); a job reaching 'completed', 'discarded' or 'cancelled' leaves it in the statement that
+-- finalizes it, into jobs.job_history (day partitions on finalized_at), unless the worker keeps
+-- no history. A job is in exactly one of the two in any snapshot. JobLife.cs states who moves a
+-- job from which state to which.
 
 -- name: InsertJobs
 -- One round trip for any number of jobs. A job whose idempotency key is held by a live job is
 -- skipped here (DO NOTHING) and looked up by SelectLiveJobsByIdempotencyKey.
-INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, idempotency_key, trace_parent)
+INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, idempotency_key, trace_parent, created_by)
 SELECT CASE WHEN r.run_at > now() THEN 'scheduled'::jobs.job_state ELSE 'available'::jobs.job_state END,
-       r.queue, r.kind, r.args, r.priority, r.max_attempts, coalesce(r.run_at, now()), r.idempotency_key, r.trace_parent
-FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::smallint[], $5::smallint[], $6::timestamptz[], $7::text[], $8::text[])
-     AS r (queue, kind, args, priority, max_attempts, run_at, idempotency_key, trace_parent)
+       r.queue, r.kind, r.args, r.priority, r.max_attempts, coalesce(r.run_at, now()), r.idempotency_key, r.trace_parent, r.created_by
+FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::smallint[], $5::smallint[], $6::timestamptz[], $7::text[], $8::text[], $9::text[])
+     AS r (queue, kind, args, priority, max_attempts, run_at, idempotency_key, trace_parent, created_by)
 ON CONFLICT (idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
     DO NOTHING
-RETURNING id, state::text, queue, kind, args::text, priority, attempt, max_attempts, run_at, created_at,
-          attempted_at, finalized_at, attempted_by, errors::text, idempotency_key;
+RETURNING id, state::text AS state, queue, kind, args::text AS args, priority, attempt, max_attempts, run_at, created_at,
+          attempted_at, finalized_at, attempted_by, errors::text AS errors, idempotency_key, created_by;
 
 -- name: SelectLiveJobsByIdempotencyKey
-SELECT id, state::text, queue, kind, args::text, priority, attempt, max_attempts, run_at, created_at,
-       attempted_at, finalized_at, attempted_by, errors::text, idempotency_key
+SELECT id, state::text AS state, queue, kind, args::text AS args, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, finalized_at, attempted_by, errors::text AS errors, idempotency_key, created_by
 FROM jobs.job
 WHERE idempotency_key = ANY ($1::text[])
   AND state IN ('available', 'scheduled', 'running', 'retryable');
 
 -- name: SelectJobById
-SELECT id, state::text, queue, kind, args::text, priority, attempt, max_attempts, run_at, created_at,
-       attempted_at, finalized_at, attempted_by, errors::text, idempotency_key
+-- One statement, one snapshot: the job is found in exactly one of the two tables.
+SELECT id, state::text AS state, queue, kind, args::text AS args, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, finalized_at, attempted_by, errors::text AS errors, idempotency_key, created_by
 FROM jobs.job
-WHERE id = $1;
+WHERE id = $1
+UNION ALL
+SELECT id, state::text AS state, queue, kind, args::text AS args, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, finalized_at, attempted_by, errors::text AS errors, idempotency_key, created_by
+FROM jobs.job_history
+WHERE id = $1
+LIMIT 1;
 
 -- name: LockQueueLimit
 -- Sent before ClaimJobs for a queue with a limit: serializes the claimers of one queue (a transaction-level
@@ -88,23 +98,48 @@ FROM jobs.job
 WHERE state IN ('scheduled', 'retryable')
   AND queue = ANY ($1::text[]);
 
--- name: FinishJobs
--- Writes the outcome of many runs at once. A run whose attempt no longer matches (its lease
--- expired and the job was rescued) changes nothing. A retry of a job whose cancellation was
--- requested becomes 'cancelled'.
+-- name: ScheduleRetries
+-- Failed attempts with attempts left run again after their delay, staying in jobs.job. Sent in the
+-- same round trip just before FinishJobs, and only when the batch holds retries: its own join
+-- stays small (a shared statement joined every outcome against every running job). A job whose
+-- cancellation was requested is left to FinishJobs, which cancels it. A run whose attempt no
+-- longer matches (its lease expired and the job was rescued) changes nothing.
 UPDATE jobs.job AS j
-SET state = CASE WHEN f.state = 'retryable' AND j.cancel_requested THEN 'cancelled'::jobs.job_state
-                 ELSE f.state::jobs.job_state END,
-    run_at = CASE WHEN f.state = 'retryable' AND NOT j.cancel_requested
-                  THEN now() + f.retry_delay_ms * interval '1 millisecond' ELSE j.run_at END,
-    finalized_at = CASE WHEN f.state <> 'retryable' OR j.cancel_requested THEN now() END,
+SET state = 'retryable',
+    run_at = now() + f.retry_delay_ms * interval '1 millisecond',
     errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error) END,
     lease_expires_at = NULL
-FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[])
-     AS f (id, attempt, state, retry_delay_ms, error)
+FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::jsonb[]) AS f (id, attempt, retry_delay_ms, error)
 WHERE j.id = f.id
   AND j.attempt = f.attempt
-  AND j.state = 'running';
+  AND j.state = 'running'
+  AND NOT j.cancel_requested;
+
+-- name: FinishJobs
+-- Writes the outcome of many runs at once: each job still running under that attempt leaves
+-- jobs.job and, when $6 (keep history) is true, enters the history in its final state. A retry
+-- outcome lands here only for a job whose cancellation was requested (ScheduleRetries took the
+-- others first, so they are no longer 'running'): it becomes 'cancelled'. A run whose attempt no
+-- longer matches (its lease expired and the job was rescued) changes nothing; the conditions on j
+-- are in the DELETE's own WHERE, so a row changed meanwhile is judged on its newest version.
+WITH finished AS (
+    DELETE FROM jobs.job AS j
+    USING unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::jsonb[]) AS f (id, attempt, state, retry_delay_ms, error)
+    WHERE j.id = f.id
+      AND j.attempt = f.attempt
+      AND j.state = 'running'
+      AND (f.state <> 'retryable' OR j.cancel_requested)
+    RETURNING j.id, CASE WHEN f.state = 'retryable' THEN 'cancelled' ELSE f.state END::jobs.job_state AS state, j.queue, j.kind,
+              j.args, j.priority, j.attempt, j.max_attempts, j.run_at, j.created_at, j.attempted_at, j.attempted_by,
+              CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error) END AS errors,
+              j.idempotency_key, j.trace_parent, j.created_by
+)
+INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+SELECT id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, now(), attempted_by, errors, idempotency_key, trace_parent, created_by
+FROM finished
+WHERE $6::boolean;
 
 -- name: ReleaseJobs
 -- Gives jobs back untouched when a worker shuts down before they finished: the attempt is
@@ -137,8 +172,10 @@ WHERE j.id = h.id
 RETURNING j.id, j.cancel_requested;
 
 -- name: RescueExpiredJobs
--- Jobs of a worker that stopped renewing leases (killed, frozen, cut off) go back to the queue,
--- or to 'discarded' when that was their last attempt.
+-- Jobs of a worker that stopped renewing leases (killed, frozen, cut off) go back to the queue
+-- after the retry delay ($2, computed by RetryPolicy for the attempt that was lost, in ms, by
+-- attempt number from 1), or leave for the history ($3: keep it) as 'discarded' when that was
+-- their last attempt, 'cancelled' when cancellation was requested.
 WITH expired AS (
     SELECT id
     FROM jobs.job
@@ -147,39 +184,49 @@ WITH expired AS (
     ORDER BY id
     LIMIT $1
     FOR UPDATE SKIP LOCKED
-), rescued AS (
+), lost AS (
+    SELECT j.id, jsonb_build_array(jsonb_build_object(
+               'attempt', j.attempt,
+               'at', now(),
+               'type', 'LeaseExpired',
+               'message', 'worker ' || coalesce(j.attempted_by, 'unknown') || ' stopped renewing its lease; the job was rescued')) AS error
+    FROM jobs.job AS j
+    JOIN expired USING (id)
+), retried AS (
     UPDATE jobs.job AS j
-    SET state = CASE WHEN j.cancel_requested THEN 'cancelled'::jobs.job_state
-                     WHEN j.attempt >= j.max_attempts THEN 'discarded'::jobs.job_state
-                     ELSE 'retryable'::jobs.job_state END,
-        run_at = now(),
-        finalized_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN now() END,
+    SET state = 'retryable',
+        run_at = now() + coalesce(($2::bigint[])[j.attempt], ($2::bigint[])[array_length($2::bigint[], 1)], 0) * interval '1 millisecond',
         lease_expires_at = NULL,
-        errors = j.errors || jsonb_build_array(jsonb_build_object(
-            'attempt', j.attempt,
-            'at', now(),
-            'type', 'LeaseExpired',
-            'message', 'worker ' || coalesce(j.attempted_by, 'unknown') || ' stopped renewing its lease; the job was rescued'))
-    FROM expired
-    WHERE j.id = expired.id
-    RETURNING j.queue, j.state
+        errors = j.errors || lost.error
+    FROM lost
+    WHERE j.id = lost.id
+      AND NOT j.cancel_requested
+      AND j.attempt < j.max_attempts
+    RETURNING j.queue
+), finished AS (
+    DELETE FROM jobs.job AS j
+    USING lost
+    WHERE j.id = lost.id
+      AND (j.cancel_requested OR j.attempt >= j.max_attempts)
+    RETURNING j.id, CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'discarded' END::jobs.job_state AS state, j.queue, j.kind,
+              j.args, j.priority, j.attempt, j.max_attempts, j.run_at, j.created_at, j.attempted_at, j.attempted_by,
+              j.errors || lost.error AS errors, j.idempotency_key, j.trace_parent, j.created_by
+), kept AS (
+    INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+    SELECT id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+           attempted_at, now(), attempted_by, errors, idempotency_key, trace_parent, created_by
+    FROM finished
+    WHERE $3::boolean
 ), notified AS (
-    SELECT pg_notify('jobs_inserted', q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'retryable') AS q
+    SELECT pg_notify('jobs_inserted', q.queue) FROM (SELECT DISTINCT queue FROM retried) AS q
 )
-SELECT (SELECT count(*) FROM rescued), (SELECT count(*) FROM notified);
+SELECT (SELECT count(*) FROM retried) + (SELECT count(*) FROM finished) AS rescued, (SELECT count(*) FROM notified) AS notified;
 
--- name: PruneFinalizedJobs
--- Small batches, oldest first, skipping rows someone else holds: no long lock, no long transaction.
-DELETE FROM jobs.job
-WHERE id IN (
-    SELECT id
-    FROM jobs.job
-    WHERE state IN ('completed', 'discarded', 'cancelled')
-      AND finalized_at < now() - $1 * interval '1 second'
-    ORDER BY finalized_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-);
+-- name: MaintainJobHistory
+-- Creates the coming days' history partitions and drops those past retention ($1 seconds): see
+-- jobs.maintain_job_history (migration 9). Returns the rows dropped.
+SELECT jobs.maintain_job_history($1 * interval '1 second') AS dropped;
 
 -- name: PruneFinishedMinutes
 -- GET /stats charts the last hour; a day of minutes is kept for a longer look by hand.
@@ -187,44 +234,77 @@ DELETE FROM jobs.job_finished_minute
 WHERE minute < now() - interval '1 day';
 
 -- name: CancelJob
--- A job that is not running is cancelled at once; a running one is flagged and its worker is
--- told, which cancels the handler's token.
+-- A job that is not running is cancelled at once (it leaves jobs.job for the history); a running
+-- one is flagged and its worker is told, which cancels the handler's token. A finished job is
+-- found in the history and refused.
 WITH target AS (
     SELECT id, state AS old_state FROM jobs.job WHERE id = $1 FOR UPDATE
-), updated AS (
+), flagged AS (
     UPDATE jobs.job AS j
-    SET cancel_requested = true,
-        state = CASE WHEN t.old_state = 'running' THEN j.state ELSE 'cancelled'::jobs.job_state END,
-        finalized_at = CASE WHEN t.old_state = 'running' THEN j.finalized_at ELSE now() END
+    SET cancel_requested = true
     FROM target AS t
     WHERE j.id = t.id
-      AND t.old_state IN ('available', 'scheduled', 'running', 'retryable')
-    RETURNING j.id, t.old_state
+      AND t.old_state = 'running'
+    RETURNING j.id
+), cancelled AS (
+    DELETE FROM jobs.job AS j
+    USING target AS t
+    WHERE j.id = t.id
+      AND t.old_state <> 'running'
+    RETURNING j.*
+), kept AS (
+    INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+    SELECT id, 'cancelled', queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+           attempted_at, now(), attempted_by, errors, idempotency_key, trace_parent, created_by
+    FROM cancelled
 ), notified AS (
-    SELECT pg_notify('jobs_cancel', u.id::text) FROM updated AS u WHERE u.old_state = 'running'
+    SELECT pg_notify('jobs_cancel', f.id::text) FROM flagged AS f
 )
-SELECT (SELECT old_state::text FROM target), (SELECT count(*) FROM updated), (SELECT count(*) FROM notified);
+SELECT coalesce((SELECT old_state::text FROM target), (SELECT state::text FROM jobs.job_history WHERE id = $1 LIMIT 1)) AS previous_state,
+       (SELECT count(*) FROM flagged) + (SELECT count(*) FROM cancelled) AS changed,
+       (SELECT count(*) FROM notified) AS notified;
 
 -- name: RetryJob
--- By hand: a discarded, cancelled, retryable or scheduled job runs again now, with at least
--- one attempt left.
-WITH target AS (
+-- By hand: a discarded or cancelled job (in the history) comes back to jobs.job, and a retryable
+-- or scheduled one runs now, with at least one attempt left. The job keeps its id. Its
+-- idempotency key, if a live job holds it by now, fails the statement (unique violation).
+WITH live AS (
     SELECT id, state AS old_state FROM jobs.job WHERE id = $1 FOR UPDATE
+), finished AS (
+    SELECT id, state AS old_state, finalized_at FROM jobs.job_history WHERE id = $1 LIMIT 1 FOR UPDATE
 ), updated AS (
     UPDATE jobs.job AS j
     SET state = 'available',
         run_at = now(),
-        finalized_at = NULL,
         cancel_requested = false,
         max_attempts = greatest(j.max_attempts, j.attempt + 1)
-    FROM target AS t
+    FROM live AS t
     WHERE j.id = t.id
-      AND t.old_state IN ('discarded', 'cancelled', 'retryable', 'scheduled')
+      AND t.old_state IN ('retryable', 'scheduled')
     RETURNING j.queue
+), revived AS (
+    DELETE FROM jobs.job_history AS h
+    USING finished AS t
+    WHERE h.id = t.id
+      AND h.finalized_at = t.finalized_at
+      AND t.old_state IN ('discarded', 'cancelled')
+    RETURNING h.*
+), inserted AS (
+    -- The insert trigger of jobs.job notifies the queue.
+    INSERT INTO jobs.job (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                          attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+    OVERRIDING SYSTEM VALUE
+    SELECT id, 'available', queue, kind, args, priority, attempt, greatest(max_attempts, attempt + 1), now(), created_at,
+           attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by
+    FROM revived
+    RETURNING id
 ), notified AS (
     SELECT pg_notify('jobs_inserted', u.queue) FROM updated AS u
 )
-SELECT (SELECT old_state::text FROM target), (SELECT count(*) FROM updated), (SELECT count(*) FROM notified);
+SELECT coalesce((SELECT old_state::text FROM live), (SELECT old_state::text FROM finished)) AS previous_state,
+       (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS changed,
+       (SELECT count(*) FROM notified) AS notified;
 
 -- name: RegisterKinds
 INSERT INTO jobs.kind (kind, worker, last_seen_at)

@@ -101,13 +101,19 @@ internal static class Report
         var checks = new List<(string Target, string Measured, bool Met)>
         {
             ("drain >= 1.5x the fastest peer", $"{f(ours / bestPeer.Rate)}x {bestPeer.Name}", ours / bestPeer.Rate >= 1.5),
+            ("ceiling with history >= 1.6x today's schema (1 / 2 connections)",
+                $"{f(results.Find("ceiling", "ceiling", "history_1conn_vs_before_1conn"))}x / {f(results.Find("ceiling", "ceiling", "history_2conn_vs_before_2conn"))}x",
+                results.Find("ceiling", "ceiling", "history_1conn_vs_before_1conn") >= 1.6 && results.Find("ceiling", "ceiling", "history_2conn_vs_before_2conn") >= 1.6),
+            ("ceiling without history >= 2.5x today's schema (1 / 2 connections)",
+                $"{f(results.Find("ceiling", "ceiling", "none_1conn_vs_before_1conn"))}x / {f(results.Find("ceiling", "ceiling", "none_2conn_vs_before_2conn"))}x",
+                results.Find("ceiling", "ceiling", "none_1conn_vs_before_1conn") >= 2.5 && results.Find("ceiling", "ceiling", "none_2conn_vs_before_2conn") >= 2.5),
             ("drain >= 50% of the ceiling", $"{f(results.Find("ceiling", "ours", "percent_of_ceiling"))}%", results.Find("ceiling", "ours", "percent_of_ceiling") >= 50),
             ("steady p50 < 5 ms at 1,000/s", $"{f(results.Find("steady", "ours", "p50_ms_at_1000"))} ms", results.Find("steady", "ours", "p50_ms_at_1000") < 5),
             ("steady p99 < 25 ms at 1,000/s", $"{f(results.Find("steady", "ours", "p99_ms_at_1000"))} ms", results.Find("steady", "ours", "p99_ms_at_1000") < 25),
             ($"drain with {plan.AgeingRows:N0} finalized rows within 10% of empty", $"{f(results.Find("ageing", "ours", "aged_vs_empty_percent"))}% of empty", results.Find("ageing", "ours", "aged_vs_empty_percent") >= 90),
             ("worker RSS < 150 MB", $"{f(results.Entries.Where(e => e.Contender == "ours" && e.Metric.StartsWith("peak_rss_mb", StringComparison.Ordinal)).Max(e => (double?)e.Value))} MB at most", results.Entries.Where(e => e.Contender == "ours" && e.Metric.StartsWith("peak_rss_mb", StringComparison.Ordinal)).All(e => e.Value < 150)),
         };
-        line("## Targets of issue 5");
+        line("## Targets of issues 5 and 18");
         line("");
         line("| target | measured | met |");
         line("|---|---|---|");

@@ -97,7 +97,7 @@ claim_stats() {
 }
 
 # Jobs not yet finalized.
-unfinished() { owner_sql "$1" -c "SELECT count(*) FROM jobs.job WHERE state NOT IN ('completed', 'discarded', 'cancelled')"; }
+unfinished() { owner_sql "$1" -c "SELECT count(*) FROM jobs.job"; }
 
 # Waits (bounded by $2 seconds) until nothing is left to run.
 wait_drained() {

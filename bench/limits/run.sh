@@ -32,7 +32,7 @@ fresh_db bench_limits_on
 # separates the cost of the capped SQL from the noise of a shared machine.
 drain_once() { # drain_once <db> [NAME=value...]
   local db=$1 before after; shift
-  owner_sql "$db" -c "TRUNCATE jobs.job"
+  owner_sql "$db" -c "TRUNCATE jobs.job, jobs.job_history"
   app_sql "$db" -c "$(enqueue_noop_sql "$JOBS")"
   before=$(claim_stats "$db")
   start_worker "$db" "$@"
@@ -40,7 +40,7 @@ drain_once() { # drain_once <db> [NAME=value...]
   stop_worker
   after=$(claim_stats "$db")
   echo "$(owner_sql "$db" -c "SELECT round(count(*) / extract(epoch FROM max(finalized_at) - min(attempted_at))::numeric)
-                             FROM jobs.job WHERE state = 'completed'")" \
+                             FROM jobs.job_all WHERE state = 'completed'")" \
        "$(echo "$before $after" | awk '{ printf "%.2f", ($5 - $2) / ($4 - $1) }')"
 }
 

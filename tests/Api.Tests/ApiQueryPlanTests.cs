@@ -16,40 +16,43 @@ public sealed class ApiPlanDatabase : IAsyncLifetime
     {
         await _loaded.InitializeAsync();
         await Db.ExecuteAsync("""
-            INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, attempted_at, finalized_at, attempt)
-            SELECT CASE WHEN i % 50 = 0 THEN 'discarded'::jobs.job_state ELSE 'completed' END, 'q' || (i % 20), 'k' || (i % 20), '{}', 5, 1,
-                   now() - interval '30 minutes', now() - interval '30 minutes', now() - interval '30 minutes' + i * interval '1 millisecond', 1
-            FROM generate_series(1, 20000) AS i
+            INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, max_attempts, run_at, attempted_at, finalized_at, attempt, created_at, errors)
+            SELECT nextval(pg_get_serial_sequence('jobs.job', 'id')), CASE WHEN i % 50 = 0 THEN 'discarded'::jobs.job_state ELSE 'completed' END,
+                   'q' || (i % 20), 'k' || (i % 20), '{}', 5, 1, t, t, t, 1, t, '[]'
+            FROM (SELECT i, greatest(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() - interval '30 minutes') + i * interval '10 microseconds' AS t
+                  FROM generate_series(1, 20000) AS i) AS s
             """);
-        await Db.ExecuteAsync("VACUUM ANALYZE jobs.job");
+        await Db.ExecuteAsync("ANALYZE jobs.job_history");
     }
 
     public Task DisposeAsync() => _loaded.DisposeAsync();
 }
 
 /// <summary>
-/// The Api's admin queries, planned on a realistic table: each uses its intended index and none
-/// scans jobs.job sequentially; the /stats counts do not read jobs.job at all.
+/// The Api's admin queries, planned on realistic tables: each uses its intended indexes and none
+/// scans a job table sequentially; the /stats counts do not read the job tables at all.
 /// </summary>
 public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<ApiPlanDatabase>
 {
-    public static TheoryData<string, string?, string?, string?, string> Listings() => new()
+    // The live table has no listing index on purpose (each claim and finish would write into it):
+    // filtering its backlog by queue or kind may read the whole backlog, which the history never is.
+    public static TheoryData<string, string?, string?, string?, string, bool> Listings() => new()
     {
-        { "state", "discarded", null, null, "job_state_id_idx" },
-        { "queue", null, "q7", null, "job_queue_id_idx" },
-        { "kind", null, null, "k7", "job_kind_id_idx" },
-        { "none", null, null, null, "job_pkey" },
+        { "state", "discarded", null, null, "job_history_*_state_id_idx", false },
+        { "live state", "available", null, null, "job_pkey", false },
+        { "queue", null, "q7", null, "job_history_*_queue_id_idx", true },
+        { "kind", null, null, "k7", "job_history_*_kind_id_idx", true },
+        { "none", null, null, null, "job_pkey,job_history_*_id_idx", false },
     };
 
     [Theory]
     [MemberData(nameof(Listings))]
-    public async Task The_first_page_of_the_job_listing_reads_the_filters_index(string filter, string? state, string? queue, string? kind, string index)
+    public async Task The_first_page_of_the_job_listing_reads_the_filters_index(string filter, string? state, string? queue, string? kind, string index, bool liveTableScanned)
     {
         var scans = await QueryPlans.JobTableScansAsync(fixture.Db, ApiSql.ListJobs,
             [Text(state), Text(queue), Text(kind), new() { Value = long.MaxValue }, new() { Value = 50 }]);
 
-        Assert.DoesNotContain(scans, s => s.Type == "Seq Scan");
-        Assert.True(scans.Any(s => s.Index == index), $"filter {filter}: {string.Join(", ", scans)}");
+        Assert.True(QueryPlans.UsesOnly(scans, index, liveTableScanned), $"filter {filter}: {string.Join(", ", scans)}");
     }
 
     [Theory]
@@ -61,13 +64,12 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
     }
 
     [Theory]
-    [InlineData(nameof(ApiSql.QueueLatency), "job_finalized_at_idx")]
+    [InlineData(nameof(ApiSql.QueueLatency), "job_history_*_finalized_at_idx")]
     public async Task A_stats_query_reads_its_index(string query, string index)
     {
         var scans = await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query), []);
 
-        Assert.DoesNotContain(scans, s => s.Type == "Seq Scan");
-        Assert.True(scans.Any(s => s.Index == index), string.Join(", ", scans));
+        Assert.True(QueryPlans.UsesOnly(scans, index), string.Join(", ", scans));
     }
 
     private static string StatsQuery(string name) => (string)typeof(ApiSql).GetField(name)!.GetValue(null)!;

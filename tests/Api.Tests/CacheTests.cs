@@ -65,10 +65,9 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
 
         // One job completed 10 ms after it was due; the other two have been due for 90 s.
         var dueSince = await api.Db.ScalarAsync<DateTime>("SELECT now()");
-        await api.Db.ExecuteAsync("""
-            UPDATE jobs.job SET state = 'completed', attempt = 1, attempted_at = greatest(run_at, created_at) + interval '10 ms', finalized_at = now()
-            WHERE id = (SELECT min(id) FROM jobs.job WHERE queue = 'q-stats-count')
-            """);
+        var first = await api.Db.ScalarAsync<long>("SELECT min(id) FROM jobs.job WHERE queue = 'q-stats-count'");
+        await api.Db.ExecuteAsync("UPDATE jobs.job SET attempt = 1, attempted_at = greatest(run_at, created_at) + interval '10 ms' WHERE id = $1", first);
+        await api.Db.FinalizeAsync([first], "completed");
         await api.Db.ExecuteAsync("UPDATE jobs.job SET run_at = $1::timestamptz - interval '90 s' WHERE state = 'available'", dueSince);
         var fresh = new HttpRequestMessage(HttpMethod.Get, "/stats");
         fresh.Headers.CacheControl = new() { NoCache = true };
@@ -102,7 +101,8 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
         Assert.Equal("bypass", (await api.Admin.GetAsync($"/jobs/{id}")).Cache());
 
         // Finished the way a Worker finishes it: behind the Api's back.
-        await api.Db.ExecuteAsync("UPDATE jobs.job SET state = 'discarded', attempt = 1, max_attempts = 1, finalized_at = now() WHERE id = $1", id);
+        await api.Db.ExecuteAsync("UPDATE jobs.job SET attempt = 1, max_attempts = 1 WHERE id = $1", id);
+        await api.Db.FinalizeAsync([id], "discarded");
         var miss = await api.Admin.GetAsync($"/jobs/{id}");
         Assert.Equal("miss", miss.Cache());
         var hit = await api.Admin.GetAsync($"/jobs/{id}");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using JobEngine.Tests;
 
 namespace Api.Tests;
 
@@ -19,12 +20,13 @@ public sealed class HostileFixture : ApiFixture
 
         AvailableId = (await (await Admin.PostJsonAsync("/jobs", """{"kind":"noop","queue":"q-hostile"}""")).BodyAsync()).GetProperty("id").GetInt64();
         CompletedId = (await (await Producer.PostJsonAsync("/jobs", """{"kind":"noop","queue":"q-hostile","args":{"x":1}}""")).BodyAsync()).GetProperty("id").GetInt64();
-        await Db.ExecuteAsync("UPDATE jobs.job SET state = 'completed', attempt = 1, finalized_at = now() WHERE id = $1", CompletedId);
+        await Db.ExecuteAsync("UPDATE jobs.job SET attempt = 1 WHERE id = $1", CompletedId);
+        await Db.FinalizeAsync([CompletedId], "completed");
     }
 
     /// <summary>Everything a request could have changed: the job and kind tables, row by row.</summary>
     public Task<string> SnapshotAsync() => Db.ScalarAsync<string>("""
-        SELECT (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || md5(coalesce(string_agg(j::text, '|' ORDER BY id), '')) FROM jobs.job AS j)
+        SELECT (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || md5(coalesce(string_agg(j::text, '|' ORDER BY id), '')) FROM jobs.job_all AS j)
             || ' kinds ' || (SELECT count(*) || '/' || md5(coalesce(string_agg(k::text, '|' ORDER BY kind), '')) FROM jobs.kind AS k)
         """);
 }

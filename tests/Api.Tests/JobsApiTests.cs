@@ -29,8 +29,8 @@ public sealed class JobsApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(2, job.GetProperty("priority").GetInt32());
         Assert.Equal(3, job.GetProperty("maxAttempts").GetInt32());
         Assert.Equal("producer", job.GetProperty("createdBy").GetString());
-        Assert.Equal("producer", await api.Db.ScalarAsync<string>("SELECT created_by FROM jobs.job WHERE id = $1", Id(job)));
-        Assert.Equal(new DateTime(2099, 1, 1, 0, 0, 0, DateTimeKind.Utc), await api.Db.ScalarAsync<DateTime>("SELECT run_at FROM jobs.job WHERE id = $1", Id(job)));
+        Assert.Equal("producer", await api.Db.ScalarAsync<string>("SELECT created_by FROM jobs.job_all WHERE id = $1", Id(job)));
+        Assert.Equal(new DateTime(2099, 1, 1, 0, 0, 0, DateTimeKind.Utc), await api.Db.ScalarAsync<DateTime>("SELECT run_at FROM jobs.job_all WHERE id = $1", Id(job)));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class JobsApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var problem = await tooMany.AssertProblemAsync(HttpStatusCode.BadRequest, "body");
         Assert.Contains("1000", problem.GetProperty("expected").GetString(), StringComparison.Ordinal);
 
-        Assert.Equal(0L, await api.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-batch-bad'"));
+        Assert.Equal(0L, await api.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = 'q-batch-bad'"));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class EnqueueTests : IClassFixture<TestDatabase>
         Assert.Equal(5000, results.Count);
         Assert.Equal(5000, results.Select(r => r.Job.Id).Distinct().Count());
         Assert.Contains("\"i\": 4999", results[4999].Job.ArgsJson, StringComparison.Ordinal);
-        Assert.Equal(5000, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-batch'"));
+        Assert.Equal(5000, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = 'q-batch'"));
     }
 
     [Fact]
@@ -102,10 +102,10 @@ public sealed class EnqueueTests : IClassFixture<TestDatabase>
     [InlineData("noop", "{not json", "args")]
     public async Task An_invalid_job_is_refused_naming_the_field_and_nothing_is_written(string kind, string args, string field)
     {
-        var before = await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job");
+        var before = await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all");
         var error = await Assert.ThrowsAsync<ArgumentException>(() => _client.EnqueueManyAsync([new NewJob("noop"), new NewJob(kind, args)]));
         Assert.Contains(field + ":", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job"));
+        Assert.Equal(before, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all"));
     }
 
     [Fact]

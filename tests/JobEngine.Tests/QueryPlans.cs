@@ -3,11 +3,11 @@ using Npgsql;
 
 namespace JobEngine.Tests;
 
-/// <summary>Plans a statement with <c>EXPLAIN (FORMAT JSON)</c> and lists how it reads <c>jobs.job</c>.</summary>
+/// <summary>Plans a statement with <c>EXPLAIN (FORMAT JSON)</c> and lists how it reads <c>jobs.job</c> and the history's partitions.</summary>
 public static class QueryPlans
 {
-    /// <summary>Every plan node that reads the job table: its node type and index, if any.</summary>
-    public static async Task<IReadOnlyList<(string? Type, string? Index)>> JobTableScansAsync(TestDatabase db, string sql, IEnumerable<NpgsqlParameter> parameters)
+    /// <summary>Every plan node that reads a job table (live, or a history partition): its relation, node type and index, if any.</summary>
+    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> JobTableScansAsync(TestDatabase db, string sql, IEnumerable<NpgsqlParameter> parameters)
     {
         await using var command = db.Owner.CreateCommand("EXPLAIN (FORMAT JSON) " + sql);
         foreach (var parameter in parameters)
@@ -16,9 +16,21 @@ public static class QueryPlans
         }
 
         using var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
-        return [.. Nodes(plan.RootElement[0].GetProperty("Plan"))
-            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() == "job")
-            .Select(n => (n.GetProperty("Node Type").GetString(), n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))];
+        var scans = Nodes(plan.RootElement[0].GetProperty("Plan"))
+            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is { } name && (name == "job" || name.StartsWith("job_history", StringComparison.Ordinal)))
+            .Select(n => (Relation: n.GetProperty("Relation Name").GetString(), Type: n.GetProperty("Node Type").GetString(), Index: n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))
+            .ToList();
+        // A history partition with no row (the coming days, the default) is scanned for nothing.
+        var empty = new List<string>();
+        foreach (var relation in scans.Where(s => s.Type == "Seq Scan").Select(s => s.Relation!).Distinct())
+        {
+            if (relation != "job" && await db.ScalarAsync<bool>($"SELECT NOT EXISTS (SELECT 1 FROM jobs.{relation})"))
+            {
+                empty.Add(relation);
+            }
+        }
+
+        return [.. scans.Where(s => !(s.Type == "Seq Scan" && empty.Contains(s.Relation!)))];
     }
 
     /// <summary>Runs <paramref name="sql"/> under <c>EXPLAIN ANALYZE</c>: how many rows its scans of the job table returned, over all their loops.</summary>
@@ -30,6 +42,14 @@ public static class QueryPlans
             .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() == "job")
             .Sum(n => (long)n.GetProperty("Actual Rows").GetDouble() * (long)n.GetProperty("Actual Loops").GetDouble());
     }
+    /// <summary>
+    /// True when a plan reads every index of <paramref name="expected"/> (comma-separated; <c>*</c>
+    /// stands for a history partition's day, e.g. <c>job_history_*_id_idx</c>) and never scans a
+    /// job table sequentially (but the live table when <paramref name="liveTableScanned"/>).
+    /// </summary>
+    public static bool UsesOnly(IReadOnlyList<(string? Relation, string? Type, string? Index)> scans, string expected, bool liveTableScanned = false) =>
+        !scans.Any(s => s.Type == "Seq Scan" && !(liveTableScanned && s.Relation == "job"))
+        && expected.Split(',').All(e => scans.Any(s => s.Index is { } i && System.Text.RegularExpressions.Regex.IsMatch(i, "^" + e.Replace("*", "[0-9]{8}", StringComparison.Ordinal) + "$")));
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
@@ -44,7 +64,7 @@ public static class QueryPlans
     }
 }
 
-/// <summary>A test database with 200,000 finalized, 10,000 runnable and 50 running jobs, analyzed: a realistic table to plan on.</summary>
+/// <summary>A test database with 200,000 finalized jobs (in today's history partition), 10,000 runnable and 50 running jobs, analyzed: realistic tables to plan on.</summary>
 public sealed class LoadedJobsDatabase : IAsyncLifetime
 {
     public TestDatabase Db { get; } = new();
@@ -53,10 +73,10 @@ public sealed class LoadedJobsDatabase : IAsyncLifetime
     {
         await Db.InitializeAsync();
         await Db.ExecuteAsync("""
-            INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, created_at, attempted_at, finalized_at, attempt)
-            SELECT 'completed', 'default', 'noop', '{}', 5, 25, now() - interval '2 days', now() - interval '2 days', now() - interval '2 days',
-                   now() - interval '2 days' + i * interval '1 millisecond', 1
-            FROM generate_series(1, 200000) AS i
+            INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, max_attempts, run_at, created_at, attempted_at, finalized_at, attempt, errors)
+            SELECT nextval(pg_get_serial_sequence('jobs.job', 'id')), 'completed', 'default', 'noop', '{}', 5, 25, t, t, t, t, 1, '[]'
+            FROM (SELECT greatest(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() - interval '1 hour') + i * interval '10 microseconds' AS t
+                  FROM generate_series(1, 200000) AS i) AS s
             """);
         await Db.ExecuteAsync("""
             INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, idempotency_key)
@@ -70,6 +90,8 @@ public sealed class LoadedJobsDatabase : IAsyncLifetime
             """);
         await Db.ExecuteAsync("INSERT INTO jobs.queue_limit (queue, max_running) VALUES ('default', 100)");
         await Db.ExecuteAsync("VACUUM ANALYZE jobs.job");
+        await Db.ExecuteAsync("ANALYZE jobs.job_history");
+        await Db.ExecuteAsync("VACUUM ANALYZE jobs.job_history_default");
     }
 
     public Task DisposeAsync() => Db.DisposeAsync();

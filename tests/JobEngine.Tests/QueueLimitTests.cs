@@ -49,7 +49,7 @@ public sealed class QueueLimitTests : IClassFixture<TestDatabase>
         await _db.WaitForCountAsync("rated", JobState.Completed, 20);
 
         var busiestWindow = await _db.ScalarAsync<long>(
-            "SELECT max((SELECT count(*) FROM jobs.job o WHERE o.queue = 'rated' AND o.attempted_at > s.attempted_at - interval '1 second' AND o.attempted_at <= s.attempted_at)) FROM jobs.job s WHERE s.queue = 'rated'");
+            "SELECT max((SELECT count(*) FROM jobs.job_all o WHERE o.queue = 'rated' AND o.attempted_at > s.attempted_at - interval '1 second' AND o.attempted_at <= s.attempted_at)) FROM jobs.job_all s WHERE s.queue = 'rated'");
         Assert.InRange(busiestWindow, 1, 5);
     }
 
@@ -72,7 +72,7 @@ public sealed class QueueLimitTests : IClassFixture<TestDatabase>
 
         using var survivor = WorkerProcess.Start(_db, environment);
         await _db.WaitForCountAsync("slot", JobState.Completed, 2, TimeSpan.FromSeconds(90));
-        Assert.Equal(3L, await _db.ScalarAsync<long>("SELECT sum(attempt) FROM jobs.job WHERE queue = 'slot'"));
+        Assert.Equal(3L, await _db.ScalarAsync<long>("SELECT sum(attempt) FROM jobs.job_all WHERE queue = 'slot'"));
     }
 
     /// <summary>Sleeps, and writes its start and end into a side table as the database's owner.</summary>

@@ -78,7 +78,7 @@ public sealed class ScheduleTests : IClassFixture<TestDatabase>
         var fired = await scheduler.FireDueAsync(CancellationToken.None);
 
         Assert.Equal(enqueued, fired);
-        Assert.Equal((long)enqueued, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = $1", name));
+        Assert.Equal((long)enqueued, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = $1", name));
         Assert.Equal((long)skipped, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.schedule_run WHERE schedule_name = $1 AND outcome = 'skipped'", name));
         Assert.Equal(0, await scheduler.FireDueAsync(CancellationToken.None));
     }
@@ -130,7 +130,7 @@ public sealed class ScheduleTests : IClassFixture<TestDatabase>
 
         var instants = await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.schedule_run WHERE schedule_name = $1 AND outcome = 'enqueued'", name);
         var span = await _db.ScalarAsync<long>("SELECT extract(epoch FROM max(instant) - min(instant))::bigint + 1 FROM jobs.schedule_run WHERE schedule_name = $1", name);
-        Assert.Equal(instants, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = $1", name));
+        Assert.Equal(instants, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = $1", name));
         Assert.Equal(instants, await _db.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM jobs.schedule_run WHERE schedule_name = $1", name));
         Assert.Equal(span, instants);
     }

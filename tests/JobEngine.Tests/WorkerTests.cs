@@ -53,7 +53,7 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
 
         var done = (await _client.GetAsync(succeeds.Job.Id))!;
         Assert.Equal(3, done.Attempt);
-        Assert.Equal(2, await _db.ScalarAsync<int>("SELECT jsonb_array_length(errors) FROM jobs.job WHERE id = $1", done.Id));
+        Assert.Equal(2, await _db.ScalarAsync<int>("SELECT jsonb_array_length(errors) FROM jobs.job_all WHERE id = $1", done.Id));
         var dead = (await _client.GetAsync(discarded.Job.Id))!;
         Assert.Equal(2, dead.Attempt);
         Assert.NotNull(dead.FinalizedAt);
@@ -71,7 +71,7 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
         Assert.Equal(JobState.Scheduled, job.Job.State);
 
         await _db.WaitForStateAsync(job.Job.Id, JobState.Completed, TimeSpan.FromSeconds(60));
-        var started = await _db.ScalarAsync<DateTime>("SELECT attempted_at FROM jobs.job WHERE id = $1", job.Job.Id);
+        var started = await _db.ScalarAsync<DateTime>("SELECT attempted_at FROM jobs.job_all WHERE id = $1", job.Job.Id);
         Assert.True(started >= runAt.UtcDateTime, $"started {started:O} before its run-at {runAt:O}");
     }
 
@@ -138,21 +138,37 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
-    public async Task Pruning_deletes_finalized_jobs_past_retention_only()
+    public async Task Pruning_drops_history_partitions_past_retention_only()
     {
         var old = await _client.EnqueueManyAsync([.. Enumerable.Range(0, 30).Select(_ => new NewJob("noop") { Queue = "prune" })]);
+        var ancient = await _client.EnqueueAsync(new NewJob("noop") { Queue = "prune" });
         var recent = await _client.EnqueueAsync(new NewJob("noop") { Queue = "prune" });
         var live = await _client.EnqueueAsync(new NewJob("noop") { Queue = "prune" });
-        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'completed', finalized_at = now() - interval '2 days' WHERE id = ANY($1)", old.Select(r => r.Job.Id).ToArray());
-        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'completed', finalized_at = now() WHERE id = $1", recent.Job.Id);
-        var pruner = new JobPruner(_db.App, Microsoft.Extensions.Options.Options.Create(new JobWorkerOptions { PruneBatchSize = 7 }), TimeProvider.System,
+        // The partition maintenance made two days ago; a job 40 days old has none and sits in the default partition.
+        await _db.ExecuteAsync("""
+            DO $$
+            DECLARE day date := (now() AT TIME ZONE 'UTC')::date - 2;
+            BEGIN
+                EXECUTE format('CREATE TABLE jobs.%I PARTITION OF jobs.job_history FOR VALUES FROM (%L) TO (%L)',
+                               'job_history_' || to_char(day, 'YYYYMMDD'), day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+            END $$
+            """);
+        await _db.FinalizeAsync([.. old.Select(r => r.Job.Id)], JobState.Completed, DateTime.UtcNow - DateTime.UtcNow.Date.AddDays(-2).AddHours(12));
+        await _db.FinalizeAsync([ancient.Job.Id], JobState.Discarded, TimeSpan.FromDays(40));
+        await _db.FinalizeAsync([recent.Job.Id], JobState.Completed);
+        var twoDaysAgo = $"job_history_{DateTime.UtcNow.Date.AddDays(-2):yyyyMMdd}";
+        Assert.Equal(30L, await _db.ScalarAsync<long>($"SELECT count(*) FROM jobs.{twoDaysAgo}"));
+        var pruner = new JobPruner(_db.App, Microsoft.Extensions.Options.Options.Create(new JobWorkerOptions()), TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<JobPruner>.Instance);
 
         var deleted = await pruner.PruneAsync(CancellationToken.None);
 
-        Assert.Equal(30, deleted);
-        Assert.NotNull(await _client.GetAsync(recent.Job.Id));
-        Assert.NotNull(await _client.GetAsync(live.Job.Id));
+        Assert.Equal(31, deleted);
+        Assert.False(await _db.ScalarAsync<bool>($"SELECT to_regclass('jobs.{twoDaysAgo}') IS NOT NULL"));
+        Assert.Null(await _client.GetAsync(ancient.Job.Id));
+        Assert.Equal(JobState.Completed, (await _client.GetAsync(recent.Job.Id))!.State);
+        Assert.Equal(JobState.Available, (await _client.GetAsync(live.Job.Id))!.State);
+        Assert.True(await _db.ScalarAsync<bool>($"SELECT to_regclass('jobs.job_history_{DateTime.UtcNow.Date.AddDays(2):yyyyMMdd}') IS NOT NULL"), "the partition two days ahead exists");
     }
 
     /// <summary>Records every run, and whether two runs of one job ever overlapped.</summary>

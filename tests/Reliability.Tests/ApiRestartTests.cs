@@ -51,7 +51,7 @@ public sealed class ApiRestartTests(ITestOutputHelper output)
         output.WriteLine($"Api enqueuing again {back.Elapsed.TotalSeconds:F1} s after PostgreSQL accepted connections.");
 
         await using var db = Npgsql.NpgsqlDataSource.Create(owner);
-        await using var count = db.CreateCommand("SELECT count(*) FROM jobs.job");
+        await using var count = db.CreateCommand("SELECT count(*) FROM jobs.job_all");
         Assert.Equal((long)created, (long)(await count.ExecuteScalarAsync())!);
         Assert.False(api.HasExited, log.ToString());
     }

@@ -60,7 +60,7 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             else if (clock.Elapsed >= nextKill)
             {
                 var victim = fleet.PickVictim();
-                inFlightAtKills += await Retrying(() => ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'running' AND split_part(attempted_by, ':', 2) = $1", victim.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                inFlightAtKills += await Retrying(() => ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state = 'running' AND split_part(attempted_by, ':', 2) = $1", victim.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 await fleet.KillAndRestartAsync(victim);
                 nextKill = clock.Elapsed + settings.KillEvery;
             }
@@ -69,7 +69,7 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
         }
 
         await enqueuing;
-        await WaitAsync(fleet, async () => await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state <> 'completed'") == 0,
+        await WaitAsync(fleet, async () => await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state <> 'completed'") == 0,
             "every job to complete", settings.Lease * 3 + TimeSpan.FromMinutes(3));
         var seconds = clock.Elapsed.TotalSeconds;
         fleet.Dispose();
@@ -142,10 +142,10 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
         {
             Settings = settings,
             JobsEnqueued = settings.Jobs,
-            JobRows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job"),
+            JobRows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all"),
             Completed = await CompletedAsync(owner),
-            NotCompleted = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state <> 'completed'"),
-            LeftRunning = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'running' OR lease_expires_at IS NOT NULL"),
+            NotCompleted = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state <> 'completed'"),
+            LeftRunning = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state = 'running' OR lease_expires_at IS NOT NULL"),
             Seconds = seconds,
             JobsPerSecond = settings.Jobs / seconds,
             Kills = fleet.Killed.Count,
@@ -162,18 +162,18 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             DuplicatesTracedToKilledWorkers = duplicates.Count - untraced.Count,
             UntracedDuplicates = untraced.Take(20).ToList(),
             SameAttemptRunTwice = executions.GroupBy(e => (e.Job, e.Attempt)).Count(g => g.Count() > 1),
-            JobsRescuedAfterLeaseExpiry = await ScalarAsync<long>(owner, """SELECT count(*) FROM jobs.job WHERE errors @> '[{"type": "LeaseExpired"}]'"""),
-            FailedAttemptsOtherThanLeaseExpiry = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job, jsonb_array_elements(errors) AS e WHERE e->>'type' <> 'LeaseExpired'"),
+            JobsRescuedAfterLeaseExpiry = await ScalarAsync<long>(owner, """SELECT count(*) FROM jobs.job_all WHERE errors @> '[{"type": "LeaseExpired"}]'"""),
+            FailedAttemptsOtherThanLeaseExpiry = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all, jsonb_array_elements(errors) AS e WHERE e->>'type' <> 'LeaseExpired'"),
             Effects = await ScalarAsync<long>(owner, "SELECT count(*) FROM diagnostics.effect"),
             DuplicateEffects = await ScalarAsync<long>(owner, "SELECT count(*) - count(DISTINCT job_id) FROM diagnostics.effect"),
-            CompletedJobsWithoutEffect = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job j WHERE state = 'completed' AND NOT EXISTS (SELECT 1 FROM diagnostics.effect e WHERE e.job_id = j.id)"),
+            CompletedJobsWithoutEffect = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all j WHERE state = 'completed' AND NOT EXISTS (SELECT 1 FROM diagnostics.effect e WHERE e.job_id = j.id)"),
             SecretsFoundInLogs = [.. stack.Secrets.Where(s => secrets.Any(log => log.Contains(s.Value, StringComparison.Ordinal))).Select(s => s.Key)],
             LogDirectory = logDirectory,
         };
     }
 
     private static Task<long> CompletedAsync(NpgsqlDataSource owner) =>
-        ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job WHERE state = 'completed'");
+        ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state = 'completed'");
 
     private static async Task<List<int>> ListenerBackendsAsync(NpgsqlDataSource owner)
     {

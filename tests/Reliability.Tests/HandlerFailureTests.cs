@@ -47,13 +47,13 @@ public sealed class HandlerFailureTests(TestDatabase db) : IClassFixture<TestDat
             NewJob.Create("statement-timeout", new { untilAttempt = 99 }) with { Queue = "bad-day", MaxAttempts = 3 },
             NewJob.Create("disk-full", new { untilAttempt = 99 }) with { Queue = "bad-day", MaxAttempts = 3 }]);
         await Eventually.WaitForAsync(
-            () => db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'bad-day' AND jsonb_array_length(errors) > 0"),
+            () => db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = 'bad-day' AND jsonb_array_length(errors) > 0"),
             failed => failed == 4, "every failing job to have failed once");
 
         var others = await client.EnqueueManyAsync([.. Enumerable.Range(0, 200).Select(_ => NewJob.Create("noop", new { }) with { Queue = "bad-day" })]);
 
         await Eventually.WaitForAsync(
-            () => db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE id = ANY ($1) AND state = 'completed'", others.Select(r => r.Job.Id).ToArray()),
+            () => db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE id = ANY ($1) AND state = 'completed'", others.Select(r => r.Job.Id).ToArray()),
             completed => completed == 200, "the other 200 jobs to complete");
         foreach (var job in recovering)
         {
@@ -69,6 +69,6 @@ public sealed class HandlerFailureTests(TestDatabase db) : IClassFixture<TestDat
         var errors = string.Join('\n', await Task.WhenAll(recovering.Concat(hopeless).Select(async r => (await client.GetAsync(r.Job.Id))!.ErrorsJson)));
         Assert.Contains("statement timeout", errors, StringComparison.Ordinal);
         Assert.Contains("53100", errors, StringComparison.Ordinal);
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'bad-day' AND state = 'running'"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = 'bad-day' AND state = 'running'"));
     }
 }

@@ -8,47 +8,89 @@ using NpgsqlTypes;
 namespace Bench.Scenarios;
 
 /// <summary>
-/// Why it exists: "fast" needs a yardstick. One Npgsql loop on one connection runs exactly the SQL
-/// per job our engine runs (job.sql's InsertJobs through JobClient in batches of 5,000, then
-/// ClaimJobs and FinishJobs with our claim batch), with no handler, no scheduling and no second
-/// process: the most this PostgreSQL on this machine gives our schema. Our drain is reported as
-/// a percentage of its claim+complete rate.
+/// Why it exists: "fast" needs a yardstick. Npgsql loops run exactly the SQL per job our engine
+/// runs (job.sql's InsertJobs through JobClient in batches of 5,000, then ClaimJobs and FinishJobs
+/// with our claim batch), with no handler, no scheduling and no second process: the most this
+/// PostgreSQL on this machine gives a schema. Three storages in the same run, each with one and
+/// with two connections: today's schema before issue 18 (migration 8, jobs finalized in place),
+/// the lean live table with the day-partitioned history, and the lean table keeping no history
+/// (retention 0). Our drain is reported as a percentage of the history mode on one connection,
+/// which is what the Worker runs by default.
 /// </summary>
 internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Results results)
 {
+    private static readonly string FinishJobsInPlace = SqlFile.Load(typeof(CeilingScenario).Assembly, "ceiling_before.sql").Get(nameof(FinishJobsInPlace));
+
+    private enum Storage
+    {
+        /// <summary>Migration 8's single table, finalized in place.</summary>
+        Before,
+        /// <summary>The live table; finished jobs move to the history.</summary>
+        History,
+        /// <summary>The live table; finished jobs are deleted.</summary>
+        None,
+    }
+
     public async Task RunAsync(Ours ours, CancellationToken cancellationToken)
     {
-        var insert = new List<double>();
-        var drain = new List<double>();
-        var cycle = new List<double>();
-        for (var i = 0; i < plan.Runs; i++)
+        foreach (var storage in Enum.GetValues<Storage>())
         {
-            await using var db = await BenchDatabase.CreateAsync(env, "ceiling", cancellationToken).ConfigureAwait(false);
-            await ours.SetupAsync(db, cancellationToken).ConfigureAwait(false);
-            await using var source = NpgsqlDataSource.Create(db.AppConnection);
-            var clock = Stopwatch.StartNew();
-            await Ours.EnqueueNoopsAsync(new JobClient(source), plan.DrainJobs, 5000, cancellationToken).ConfigureAwait(false);
-            var insertSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            var drained = await ClaimAndFinishAllAsync(source, cancellationToken).ConfigureAwait(false);
-            var drainSeconds = clock.Elapsed.TotalSeconds;
-            insert.Add(plan.DrainJobs / insertSeconds);
-            drain.Add(drained / drainSeconds);
-            cycle.Add(plan.DrainJobs / (insertSeconds + drainSeconds));
+            foreach (var connections in (int[])[1, 2])
+            {
+                var insert = new List<double>();
+                var drain = new List<double>();
+                for (var i = 0; i < plan.Runs; i++)
+                {
+                    var (inserted, drained) = await MeasureAsync(ours, storage, connections, cancellationToken).ConfigureAwait(false);
+                    insert.Add(inserted);
+                    drain.Add(drained);
+                }
+
+                var name = $"{storage.ToString().ToLowerInvariant()}_{connections}conn";
+                results.Add("ceiling", "ceiling", $"{name}_jobs_per_s", Stats.Median(drain), "jobs/s");
+                results.Add("ceiling", "ceiling", $"{name}_insert_jobs_per_s", Stats.Median(insert), "jobs/s");
+            }
         }
 
-        var ceiling = Stats.Median(drain);
+        foreach (var mode in (string[])["history", "none"])
+        {
+            foreach (var connections in (int[])[1, 2])
+            {
+                results.Add("ceiling", "ceiling", $"{mode}_{connections}conn_vs_before_{connections}conn",
+                    (results.Find("ceiling", "ceiling", $"{mode}_{connections}conn_jobs_per_s") ?? double.NaN)
+                    / (results.Find("ceiling", "ceiling", $"before_{connections}conn_jobs_per_s") ?? double.NaN), "x");
+            }
+        }
+
+        var ceiling = results.Find("ceiling", "ceiling", "history_1conn_jobs_per_s") ?? double.NaN;
         results.Add("ceiling", "ceiling", "jobs_per_s", ceiling, "jobs/s");
-        results.Add("ceiling", "ceiling", "insert_jobs_per_s", Stats.Median(insert), "jobs/s");
-        results.Add("ceiling", "ceiling", "insert_claim_complete_jobs_per_s", Stats.Median(cycle), "jobs/s");
         results.Add("ceiling", "ours", "jobs_per_s", results.Find("drain", "ours", "jobs_per_s") ?? double.NaN, "jobs/s");
         results.Add("ceiling", "ours", "percent_of_ceiling", (results.Find("drain", "ours", "jobs_per_s") ?? double.NaN) / ceiling * 100, "%");
     }
 
-    private static async Task<long> ClaimAndFinishAllAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
+    private async Task<(double Insert, double Drain)> MeasureAsync(Ours ours, Storage storage, int connections, CancellationToken cancellationToken)
+    {
+        await using var db = await BenchDatabase.CreateAsync(env, "ceiling", cancellationToken).ConfigureAwait(false);
+        await ours.SetupAsync(db, cancellationToken).ConfigureAwait(false);
+        if (storage == Storage.Before)
+        {
+            await ours.MigrateAsync(db, ["rollback", "8"], cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var source = NpgsqlDataSource.Create(db.AppConnection);
+        var clock = Stopwatch.StartNew();
+        await Ours.EnqueueNoopsAsync(new JobClient(source), plan.DrainJobs, 5000, cancellationToken).ConfigureAwait(false);
+        var insertSeconds = clock.Elapsed.TotalSeconds;
+        await db.ExecuteAsync("VACUUM ANALYZE jobs.job", cancellationToken).ConfigureAwait(false);
+        clock.Restart();
+        var drained = await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => ClaimAndFinishAllAsync(source, storage, cancellationToken))).ConfigureAwait(false);
+        return (plan.DrainJobs / insertSeconds, drained.Sum() / clock.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<long> ClaimAndFinishAllAsync(NpgsqlDataSource source, Storage storage, CancellationToken cancellationToken)
     {
         var claimSql = BenchSql.Engine.Get("ClaimJobs");
-        var finishSql = BenchSql.Engine.Get("FinishJobs");
+        var finishSql = storage == Storage.Before ? FinishJobsInPlace : BenchSql.Engine.Get("FinishJobs");
         await using var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         long total = 0;
         while (true)
@@ -64,8 +106,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
                 await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    ids.Add(reader.GetInt64(0));
-                    attempts.Add(reader.GetInt16(4));
+                    ids.Add(reader.GetFieldValue<long>(reader.GetOrdinal("id")));
+                    attempts.Add(reader.GetFieldValue<short>(reader.GetOrdinal("attempt")));
                 }
             }
 
@@ -81,6 +123,11 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
                 finish.Parameters.Add(new() { Value = Enumerable.Repeat(JobState.Completed, ids.Count).ToArray() });
                 finish.Parameters.Add(new() { Value = new long[ids.Count] });
                 finish.Parameters.Add(new() { Value = new string?[ids.Count], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+                if (storage != Storage.Before)
+                {
+                    finish.Parameters.Add(new() { Value = storage == Storage.History });
+                }
+
                 await finish.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 

@@ -2,10 +2,9 @@
 -- parts are parameters.
 
 -- name: AnyLeftOurs
--- 1 while any job is not finalized, else 0. EXISTS stops at the first live row: polling it every
--- 50 ms costs next to nothing, where a count(*) over a churning table would steal a core.
-SELECT (EXISTS (SELECT 1 FROM jobs.job WHERE state IN ('available', 'scheduled', 'retryable'))
-     OR EXISTS (SELECT 1 FROM jobs.job WHERE state = 'running'))::int;
+-- 1 while any job is not finalized, else 0: jobs.job holds live jobs only. EXISTS stops at the
+-- first row: polling it every 50 ms costs next to nothing.
+SELECT EXISTS (SELECT 1 FROM jobs.job)::int;
 
 -- name: AnyLeftGraphile
 -- Graphile Worker deletes a job when it completes.
@@ -26,19 +25,20 @@ SELECT count(*) FROM jobs.kind WHERE kind = 'noop' AND last_seen_at >= to_timest
 -- name: OursStartLatencies
 -- Enqueue-to-start of every job created in the window, on the database clock.
 SELECT extract(epoch FROM attempted_at - created_at) * 1000
-FROM jobs.job
+FROM jobs.job_all
 WHERE created_at >= to_timestamp($1 / 1000.0)
   AND created_at < to_timestamp($2 / 1000.0)
   AND attempted_at IS NOT NULL;
 
 -- name: SeedFinalizedJobs
--- History: $1 completed jobs, as a busy system leaves them behind between prunes.
-INSERT INTO jobs.job (state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at, attempted_at, finalized_at)
-SELECT 'completed', 'default', 'noop', '{}', 5, 1, 25, t, t, t, t
+-- History: $1 completed jobs, as a busy system leaves them behind between prunes (in the
+-- history table, where the engine moves each job as it finishes).
+INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at, attempted_at, finalized_at, errors)
+SELECT nextval(pg_get_serial_sequence('jobs.job', 'id')), 'completed', 'default', 'noop', '{}', 5, 1, 25, t, t, t, t, '[]'
 FROM (SELECT now() - (g * interval '1 millisecond') AS t FROM generate_series(1, $1) AS g) AS s;
 
 -- name: CountJobs
-SELECT count(*) FROM jobs.job;
+SELECT count(*) FROM jobs.job_all;
 
 -- name: StatementStats
 -- Cumulative statement statistics of this database (pg_stat_statements): the driver diffs two snapshots.
@@ -64,7 +64,7 @@ CREATE INDEX job_queue_id_idx ON jobs.job (queue, id);
 CREATE INDEX job_kind_id_idx ON jobs.job (kind, id);
 
 -- name: MaxJobId
-SELECT coalesce(max(id), 0) FROM jobs.job;
+SELECT greatest(coalesce((SELECT max(id) FROM jobs.job), 0), coalesce((SELECT max(id) FROM jobs.job_history), 0));
 
 -- name: OursDrainDiagnosis
 -- For the jobs of one drain (id above $1): how many were rescued after their lease ran out (a
@@ -72,5 +72,5 @@ SELECT coalesce(max(id), 0) FROM jobs.job;
 SELECT count(*) FILTER (WHERE errors @> '[{"type": "LeaseExpired"}]'),
        extract(epoch FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY finalized_at) - min(attempted_at)),
        count(*)
-FROM jobs.job
+FROM jobs.job_all
 WHERE id > $1;

@@ -49,7 +49,7 @@ await WaitForHealthAsync(http);
 await using var app = NpgsqlDataSource.Create(db.AppConnectionString);
 var client = new JobClient(app);
 using var stop = new CancellationTokenSource();
-var completedAtStart = await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE state = 'completed'");
+var completedAtStart = await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE state = 'completed'");
 var drainClock = Stopwatch.StartNew();
 var feeder = Task.Run(async () =>
 {
@@ -149,7 +149,7 @@ catch (OperationCanceledException)
 {
 }
 
-var drained = await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE state = 'completed'") - completedAtStart;
+var drained = await db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE state = 'completed'") - completedAtStart;
 Console.WriteLine();
 Console.WriteLine($"Worker drained {drained:N0} jobs in {drainClock.Elapsed.TotalSeconds:0.0} s during the measurements ({drained / drainClock.Elapsed.TotalSeconds:0} jobs/s)");
 

@@ -9,9 +9,10 @@ SELECT coalesce(sum(n_dead_tup), 0)::bigint FROM pg_stat_user_tables WHERE schem
 SELECT txid_current();
 
 -- name: JobengineCounts
--- Jobs the adapters enqueued into our engine, and how many of them completed.
+-- Jobs the adapters enqueued into our engine, and how many of them completed (live jobs and the
+-- history, through the view of both).
 SELECT count(*) AS enqueued, count(*) FILTER (WHERE state = 'completed') AS completed
-FROM jobs.job WHERE queue = 'portable_bench';
+FROM jobs.job_all WHERE queue = 'portable_bench';
 
 -- name: PgbossCounts
 -- Jobs the adapters enqueued into pg-boss, and how many of them completed.

@@ -1,0 +1,60 @@
+namespace JobEngine;
+
+/// <summary>Who moves a job from one state to another.</summary>
+public enum JobActor
+{
+    /// <summary>Whoever enqueues: the Api, a .NET producer, the scheduler.</summary>
+    Producer,
+    /// <summary>The Worker that claimed the job (its producer, its completer, its shutdown).</summary>
+    Worker,
+    /// <summary>Any Worker's rescuer, for a job whose lease ran out.</summary>
+    Rescuer,
+    /// <summary>A person, through the Api's cancel and retry.</summary>
+    Operator,
+}
+
+/// <summary>One allowed change of state.</summary>
+/// <param name="From">The state before; null for a job that does not exist yet.</param>
+/// <param name="To">The state after.</param>
+/// <param name="By">Who makes it.</param>
+/// <param name="Statement">The named query of <c>job.sql</c> that makes it.</param>
+public sealed record JobTransition(string? From, string To, JobActor By, string Statement);
+
+/// <summary>
+/// The job's life in one place: every state change the engine makes, who makes it and with which
+/// statement. Live states (<see cref="JobState.IsFinalized"/> false) are rows of <c>jobs.job</c>;
+/// a transition into a finalized state moves the row into <c>jobs.job_history</c> in the same
+/// statement, and the only way back is an operator's retry. No other change exists: a test holds
+/// job.sql to this list.
+/// </summary>
+public static class JobLife
+{
+    /// <summary>Every allowed transition.</summary>
+    public static IReadOnlyList<JobTransition> Transitions { get; } =
+    [
+        new(null, JobState.Available, JobActor.Producer, "InsertJobs"),
+        new(null, JobState.Scheduled, JobActor.Producer, "InsertJobs"),
+        new(JobState.Available, JobState.Running, JobActor.Worker, "ClaimJobs"),
+        new(JobState.Scheduled, JobState.Running, JobActor.Worker, "ClaimJobs"),
+        new(JobState.Retryable, JobState.Running, JobActor.Worker, "ClaimJobs"),
+        new(JobState.Running, JobState.Completed, JobActor.Worker, "FinishJobs"),
+        new(JobState.Running, JobState.Retryable, JobActor.Worker, "ScheduleRetries"),
+        new(JobState.Running, JobState.Discarded, JobActor.Worker, "FinishJobs"),
+        new(JobState.Running, JobState.Cancelled, JobActor.Worker, "FinishJobs"),
+        new(JobState.Running, JobState.Available, JobActor.Worker, "ReleaseJobs"),
+        new(JobState.Running, JobState.Retryable, JobActor.Rescuer, "RescueExpiredJobs"),
+        new(JobState.Running, JobState.Discarded, JobActor.Rescuer, "RescueExpiredJobs"),
+        new(JobState.Running, JobState.Cancelled, JobActor.Rescuer, "RescueExpiredJobs"),
+        new(JobState.Available, JobState.Cancelled, JobActor.Operator, "CancelJob"),
+        new(JobState.Scheduled, JobState.Cancelled, JobActor.Operator, "CancelJob"),
+        new(JobState.Retryable, JobState.Cancelled, JobActor.Operator, "CancelJob"),
+        new(JobState.Scheduled, JobState.Available, JobActor.Operator, "RetryJob"),
+        new(JobState.Retryable, JobState.Available, JobActor.Operator, "RetryJob"),
+        new(JobState.Discarded, JobState.Available, JobActor.Operator, "RetryJob"),
+        new(JobState.Cancelled, JobState.Available, JobActor.Operator, "RetryJob"),
+    ];
+
+    /// <summary>True when <paramref name="by"/> may move a job from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static bool Allows(string? from, string to, JobActor by) =>
+        Transitions.Any(t => t.From == from && t.To == to && t.By == by);
+}
