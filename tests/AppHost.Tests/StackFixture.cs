@@ -34,6 +34,15 @@ public sealed class StackFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable(MarkerVariable, Marker);
+        // The AppHost's processes inherit this one's environment, as they would a user's shell. A
+        // user's shell does not hold the test stack's variables that test.sh exports (owner
+        // connection, passwords): clear them, so what the services see is what the AppHost gives.
+        var testStackEnv = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", ".stack", "env");
+        foreach (var line in File.Exists(testStackEnv) ? File.ReadAllLines(testStackEnv) : [])
+        {
+            Environment.SetEnvironmentVariable(line.Split('=', 2)[0], null);
+        }
+
         var clock = Stopwatch.StartNew();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             [

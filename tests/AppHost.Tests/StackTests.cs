@@ -124,7 +124,8 @@ public sealed class StackTests(StackFixture stack, ITestOutputHelper output) : I
         await page.GotoAsync(new Uri(stack.Dashboard, "/traces").ToString());
         try
         {
-            await page.GetByPlaceholder("Filter...").FillAsync("POST /jobs");
+            // The search box's own input (the Fluent element wrapping it answers to the same placeholder).
+            await page.Locator("input[name='traces-search']").First.FillAsync("POST /jobs");
             var trace = page.GetByText("api: POST /jobs").First;
             await trace.ClickAsync();
             await Assertions.Expect(page.GetByText("job noop").First).ToBeVisibleAsync();

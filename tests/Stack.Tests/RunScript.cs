@@ -71,6 +71,14 @@ public sealed class RunScript : IAsyncDisposable
             start.Environment[name] = value;
         }
 
+        // A user starts run.sh from a plain shell: the test stack's variables, which test.sh exports
+        // to every test (owner connection, passwords), stay out of it and so out of every service.
+        var testStackEnv = Path.Combine(root, ".stack", "env");
+        foreach (var line in File.Exists(testStackEnv) ? File.ReadAllLines(testStackEnv) : [])
+        {
+            start.Environment.Remove(line.Split('=', 2)[0]);
+        }
+
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
