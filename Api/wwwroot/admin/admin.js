@@ -386,9 +386,11 @@ async function loadJobs(append) {
   const params = filterQuery();
   params.set("limit", "50");
   if (append && nextCursor) params.set("cursor", nextCursor);
-  const page = await api("GET", "/jobs?" + params.toString(), true);
   const tbody = $("jobs").querySelector("tbody");
+  // A new list shows none of the previous one's rows while it loads: a row clicked (or focused)
+  // in that moment would be replaced under the pointer and the click lost.
   if (!append) tbody.replaceChildren();
+  const page = await api("GET", "/jobs?" + params.toString(), true);
   for (const job of page.items) jobRow(tbody, job, [(j) => j.state, (j) => j.queue, (j) => j.kind, attempts, (j) => when(j.createdAt), lastError]);
   nextCursor = page.nextCursor;
   $("more").hidden = !nextCursor;
