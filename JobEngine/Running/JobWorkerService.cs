@@ -40,8 +40,7 @@ public sealed class JobWorkerService(
             throw new OptionsValidationException(nameof(JobWorkerOptions), typeof(JobWorkerOptions), problems);
         }
 
-        await RegisterKindsAsync(stoppingToken).ConfigureAwait(false);
-        var limited = await WriteQueueLimitsAsync(stoppingToken).ConfigureAwait(false);
+        var limited = await RegisterAsync(stoppingToken).ConfigureAwait(false);
         var producers = settings.Queues.Select(q => new JobProducer(
             q.Key, q.Value, limited.Contains(q.Key), dataSource, settings, handlers, runningJobs, completer, scopes,
             loggerFactory.CreateLogger($"{typeof(JobProducer).FullName}[{q.Key}]"))).ToList();
@@ -131,25 +130,31 @@ public sealed class JobWorkerService(
 
     // A worker may start while PostgreSQL restarts or fails over: it waits for the database like
     // every other loop does, instead of exiting and leaving that to whoever restarts processes.
-    private async Task RegisterKindsAsync(CancellationToken cancellationToken)
+    // Both writes are upserts, so a retry after a connection cut halfway repeats them safely.
+    private async Task<HashSet<string>> RegisterAsync(CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
-                command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
-                command.Parameters.Add(new() { Value = options.Value.WorkerId });
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                return;
+                await RegisterKindsAsync(cancellationToken).ConfigureAwait(false);
+                return await WriteQueueLimitsAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
-                _logger.LogWarning(e, "Registering the kinds of worker {WorkerId} failed; nothing is claimed until it lands, retrying in {Delay}.", options.Value.WorkerId, delay);
+                _logger.LogWarning(e, "Registering the kinds and queue limits of worker {WorkerId} failed; nothing is claimed until it lands, retrying in {Delay}.", options.Value.WorkerId, delay);
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
             }
         }
+    }
+
+    private async Task RegisterKindsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
+        command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
+        command.Parameters.Add(new() { Value = options.Value.WorkerId });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }
