@@ -364,9 +364,9 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         await page.Locator("#schedules tr[data-schedule='nightly-report'] button", new() { HasTextString = "Resume" }).WaitForAsync();
         Assert.True(await fixture.Db.ScalarAsync<bool>("SELECT paused FROM jobs.schedule WHERE name = 'nightly-report'"));
 
-        // Run now, even paused: one job of the schedule's kind, arguments and queue, linked from the status line.
+        // Run now, even paused: one job of the schedule's kind, arguments and queue, linked from the view.
         await page.Locator("#schedules tr[data-schedule='nightly-report'] button", new() { HasTextString = "Run now" }).ClickAsync();
-        var jobLink = page.Locator("#status a");
+        var jobLink = page.Locator("#schedule-run a");
         await jobLink.WaitForAsync();
         var jobId = long.Parse((await jobLink.TextContentAsync())!, CultureInfo.InvariantCulture);
         Assert.Equal("noop", await fixture.Db.ScalarAsync<string>("SELECT kind FROM jobs.job_all WHERE id = $1", jobId));
@@ -375,7 +375,7 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         // Not an instant: schedule_run and the schedule's last instant are untouched.
         Assert.Equal(0L, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.schedule_run WHERE schedule_name = 'nightly-report'"));
         Assert.True(await fixture.Db.ScalarAsync<bool>("SELECT last_instant IS NULL FROM jobs.schedule WHERE name = 'nightly-report'"));
-        // The status line is rewritten by the next refresh, so the job is opened by its address.
+        // The job opened by its address, as a pasted link would.
         await page.GotoAsync($"/admin#/jobs/{jobId}");
         await page.Locator("dd[data-field='state']", new() { HasTextString = "completed" }).WaitForAsync(new() { Timeout = 30_000 });
 

@@ -524,9 +524,8 @@ async function scheduleAction(name, action) {
     const result = await api("POST", `/schedules/${encodeURIComponent(name)}/${action}`);
     await loadSchedules();
     if (action === "run") {
-      const status = $("status");
-      status.className = "";
-      status.replaceChildren(`Schedule ${name}: enqueued job `, link("#/jobs/" + result.jobId, result.jobId), ".");
+      // Its own line, not the status line: the live refresh rewrites that one every 2 s.
+      $("schedule-run").replaceChildren(`Schedule ${name}: enqueued job `, link("#/jobs/" + result.jobId, result.jobId), ".");
     } else {
       setStatus(`Schedule ${name}: ${action} done.`);
     }
