@@ -76,6 +76,7 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var npgsqlBatch = new NpgsqlBatch(connection);
+        npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
         var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
         if (retries.Count > 0)
         {

@@ -10,15 +10,45 @@ namespace JobEngine.Running;
 /// forever unless someone notices. Every worker looks for expired leases on a short timer and
 /// puts those jobs back after the same backoff a failed attempt gets (<see cref="RetryPolicy"/>),
 /// or discards them on their last attempt. No leader is needed: the query skips rows another
-/// rescuer holds, so any number of workers can run it at once.
+/// rescuer holds, so any number of workers can run it at once. No index holds running jobs (the
+/// claim writes none), so the sweep reads the live table: it runs when some worker has not
+/// heartbeated for a lease (<c>jobs.worker</c>), at start, and every
+/// <see cref="JobWorkerOptions.RescueBackstopInterval"/> for leases lost while their worker lives
+/// on, not on every tick.
 /// </summary>
 public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<JobRescuer> logger)
 {
     private const int BatchSize = 1000;
 
+    private DateTimeOffset _backstopDue = DateTimeOffset.MinValue;
+
     /// <summary>Rescues until the token fires.</summary>
     public Task RunAsync(CancellationToken stoppingToken) =>
-        PeriodicWork.RunAsync(options.Value.RescueInterval, time, RescueExpiredAsync, logger, "Looking for expired leases failed", stoppingToken);
+        PeriodicWork.RunAsync(options.Value.RescueInterval, time, RescueIfDueAsync, logger, "Looking for expired leases failed", stoppingToken);
+
+    /// <summary>Sweeps when a worker is gone or the backstop is due, then forgets workers gone for two leases.</summary>
+    public async Task RescueIfDueAsync(CancellationToken cancellationToken)
+    {
+        var backstop = time.GetUtcNow() >= _backstopDue;
+        if (!backstop && !await AnyWorkerGoneAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await RescueExpiredAsync(cancellationToken).ConfigureAwait(false);
+        await using var forget = dataSource.CreateCommand(WorkerSql.ForgetGoneWorkers);
+        await forget.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (backstop)
+        {
+            _backstopDue = time.GetUtcNow() + options.Value.RescueBackstopInterval;
+        }
+    }
+
+    private async Task<bool> AnyWorkerGoneAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(WorkerSql.AnyWorkerGone);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
 
     /// <summary>Rescues every job whose lease has expired; returns how many.</summary>
     public async Task<long> RescueExpiredAsync(CancellationToken cancellationToken)

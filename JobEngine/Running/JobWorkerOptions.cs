@@ -39,8 +39,14 @@ public sealed class JobWorkerOptions
     /// <summary>Most outcomes written by one statement.</summary>
     public int CompleteBatchSize { get; set; } = 2000;
 
-    /// <summary>How often expired leases are looked for.</summary>
+    /// <summary>How often the rescuer checks whether a worker stopped heartbeating, and then looks for expired leases.</summary>
     public TimeSpan RescueInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often expired leases are looked for even when every worker heartbeats: a lease lost
+    /// while its worker lives on (its outcome could not be written for a whole lease).
+    /// </summary>
+    public TimeSpan RescueBackstopInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// How long finalized jobs are kept in <c>jobs.job_history</c>. Retention drops whole day
@@ -110,6 +116,11 @@ public sealed class JobWorkerOptions
             {
                 yield return $"Jobs:Worker:Schedules:{name} is invalid: {problem ?? "Kind is required"}";
             }
+        }
+
+        if (RescueInterval <= TimeSpan.Zero || RescueBackstopInterval <= TimeSpan.Zero)
+        {
+            yield return "Jobs:Worker:RescueInterval and RescueBackstopInterval must be positive";
         }
 
         if (ClaimBatchSize < 1 || CompleteBatchSize < 1)

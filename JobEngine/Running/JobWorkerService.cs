@@ -85,6 +85,11 @@ public sealed class JobWorkerService(
         await completing.ConfigureAwait(false);
         await housekeepingStop.CancelAsync().ConfigureAwait(false);
         await housekeeping.ConfigureAwait(false);
+        if (runningJobs.Count == 0)
+        {
+            await RemoveWorkerAsync().ConfigureAwait(false);
+        }
+
         _logger.LogInformation("Worker {WorkerId} stopped.", settings.WorkerId);
     }
 
@@ -150,11 +155,33 @@ public sealed class JobWorkerService(
         }
     }
 
+    // The first heartbeat goes with the kinds, before anything is claimed: a worker that dies
+    // after its first claim is always known to the rescuers.
     private async Task RegisterKindsAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(JobSql.RegisterKinds);
-        command.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
-        command.Parameters.Add(new() { Value = options.Value.WorkerId });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var kinds = new NpgsqlBatchCommand(JobSql.RegisterKinds);
+        kinds.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
+        kinds.Parameters.Add(new() { Value = options.Value.WorkerId });
+        batch.BatchCommands.Add(kinds);
+        batch.BatchCommands.Add(LeaseKeeper.RecordHeartbeat(options.Value));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Best effort: a row left behind is forgotten by the rescuers two leases later.
+    private async Task RemoveWorkerAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await using var command = dataSource.CreateCommand(WorkerSql.RemoveWorker);
+            command.Parameters.Add(new() { Value = options.Value.WorkerId });
+            await command.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            _logger.LogWarning(e, "Could not remove worker {WorkerId} from jobs.worker; the rescuers forget it two leases from now.", options.Value.WorkerId);
+        }
     }
 }

@@ -10,7 +10,8 @@ namespace JobEngine.Running;
 /// worker must renew them, or a long job would be rescued and run twice just for being long. Every
 /// third of a lease it renews all held jobs in one statement. A job it could not renew was rescued
 /// by someone else: its handler is stopped. A job flagged for cancellation has its handler cancelled
-/// here too, in case the cancel notification was missed.
+/// here too, in case the cancel notification was missed. The same round trip records the worker's
+/// heartbeat, which tells every rescuer this worker's leases are looked after.
 /// </summary>
 public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs runningJobs, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<LeaseKeeper> logger)
 {
@@ -24,21 +25,22 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
         // A finished handler's row is the completer's to write: renewing it too would only make the
         // two statements lock the same rows (and deadlock); its outcome lands within milliseconds.
         var held = runningJobs.Snapshot().Where(j => !j.HandlerDone).OrderBy(j => j.Id).ToList();
-        if (held.Count == 0)
-        {
-            return;
-        }
-
-        await using var command = dataSource.CreateCommand(JobSql.ExtendLeases);
-        command.Parameters.Add(new() { Value = held.Select(j => j.Id).ToArray() });
-        command.Parameters.Add(new() { Value = held.Select(j => (short)j.Attempt).ToArray() });
-        command.Parameters.Add(new() { Value = options.Value.LeaseDuration.TotalMilliseconds });
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
+        var extend = new NpgsqlBatchCommand(JobSql.ExtendLeases);
+        extend.Parameters.Add(new() { Value = held.Select(j => j.Id).ToArray() });
+        extend.Parameters.Add(new() { Value = held.Select(j => (short)j.Attempt).ToArray() });
+        extend.Parameters.Add(new() { Value = options.Value.LeaseDuration.TotalMilliseconds });
+        batch.BatchCommands.Add(extend);
+        batch.BatchCommands.Add(RecordHeartbeat(options.Value));
         var renewed = new Dictionary<long, bool>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                renewed[reader.GetInt64(0)] = reader.GetBoolean(1);
+                renewed[reader.GetInt64(reader.GetOrdinal("id"))] = reader.GetBoolean(reader.GetOrdinal("cancel_requested"));
             }
         }
 
@@ -59,5 +61,15 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
                 job.Stop(StopReason.CancelRequested);
             }
         }
+    }
+
+    /// <summary>The statement that says this worker is alive, serving its queues, with its lease.</summary>
+    internal static NpgsqlBatchCommand RecordHeartbeat(JobWorkerOptions settings)
+    {
+        var heartbeat = new NpgsqlBatchCommand(WorkerSql.RecordWorkerHeartbeat);
+        heartbeat.Parameters.Add(new() { Value = settings.WorkerId });
+        heartbeat.Parameters.Add(new() { Value = settings.Queues.Keys.Order(StringComparer.Ordinal).ToArray() });
+        heartbeat.Parameters.Add(new() { Value = (long)settings.LeaseDuration.TotalMilliseconds });
+        return heartbeat;
     }
 }

@@ -11,6 +11,7 @@ internal static class JobSql
     public static readonly string ClaimJobs = Queries.Get(nameof(ClaimJobs));
     public static readonly string LockQueueLimit = Queries.Get(nameof(LockQueueLimit));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
+    public static readonly string DisableNestedLoopsForThisTransaction = Queries.Get(nameof(DisableNestedLoopsForThisTransaction));
     public static readonly string ScheduleRetries = Queries.Get(nameof(ScheduleRetries));
     public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));
     public static readonly string ReleaseJobs = Queries.Get(nameof(ReleaseJobs));

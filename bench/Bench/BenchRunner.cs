@@ -40,7 +40,15 @@ internal static class BenchRunner
         var clock = Stopwatch.StartNew();
         var results = new Results();
         var ours = new Ours(env);
-        Contender[] contenders = [ours, NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)];
+        // BENCH_CONTENDERS (names, comma-separated) and BENCH_SCENARIOS narrow a run while tuning one figure;
+        // a report of such a run says so in its notes.
+        var contenders = Only<Contender>("BENCH_CONTENDERS", [ours, NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)], c => c.Name);
+        var scenarios = Only<string>("BENCH_SCENARIOS", ["drain", "ceiling", "steady", "scale", "ageing", "index-build"], s => s);
+        if (contenders.Length < 4 || scenarios.Length < 6)
+        {
+            results.Notes.Add($"- a narrowed run: contenders {string.Join(", ", contenders.Select(c => c.Name))}; scenarios {string.Join(", ", scenarios)}.");
+        }
+
         foreach (var c in contenders)
         {
             results.Settings[c.Name] = c.Settings;
@@ -57,7 +65,8 @@ internal static class BenchRunner
         await Step("ageing", async () => aged = await new AgeingScenario(env, plan, results, drain).RunAsync(ours, token).ConfigureAwait(false)).ConfigureAwait(false);
         await using (aged)
         {
-            await Step("index-build", () => new IndexBuildScenario(env, plan, results).RunAsync(ours, aged!, token)).ConfigureAwait(false);
+            // The index build runs on the ageing scenario's database.
+            await Step(aged is null ? "index-build without ageing" : "index-build", () => new IndexBuildScenario(env, plan, results).RunAsync(ours, aged!, token)).ConfigureAwait(false);
         }
 
         machine.LoadAfter = Machine.LoadAverage();
@@ -70,8 +79,28 @@ internal static class BenchRunner
         Console.WriteLine($"[bench] done in {clock.Elapsed.TotalSeconds:0} s: {Path.Combine(env.ResultsDir, "latest.json")}, {report}");
         return 0;
 
+        static T[] Only<T>(string variable, T[] all, Func<T, string> name)
+        {
+            var wanted = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrWhiteSpace(wanted))
+            {
+                return all;
+            }
+
+            var names = wanted.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var unknown = names.Where(n => !all.Any(a => name(a) == n)).ToList();
+            return unknown.Count > 0
+                ? throw new ArgumentException($"{variable} names {string.Join(", ", unknown)}; expected some of {string.Join(", ", all.Select(name))}")
+                : [.. all.Where(a => names.Contains(name(a)))];
+        }
+
         async Task Step(string name, Func<Task> scenario)
         {
+            if (!scenarios.Contains(name))
+            {
+                return;
+            }
+
             Console.WriteLine($"[bench] scenario {name} ({clock.Elapsed.TotalSeconds:0} s elapsed)");
             await scenario().ConfigureAwait(false);
             // Written after every scenario, so a run that fails later still leaves what it measured.

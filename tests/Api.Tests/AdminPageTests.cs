@@ -396,7 +396,7 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     {
         var errors = new List<string>();
         var page = await OpenAdminAsync(errors, "#/database");
-        await page.Locator("#db-indexes td", new() { HasTextString = "job_runnable_idx" }).WaitForAsync();
+        await page.Locator("#db-indexes td", new() { HasTextString = "job_claim_idx" }).WaitForAsync();
         Assert.Contains("Red when", await page.Locator("#thresholds").TextContentAsync(), StringComparison.Ordinal);
         Assert.True(await page.Locator("#db-tables tbody tr").CountAsync() >= 1);
         Assert.True(await page.Locator("#db-connections tbody tr").CountAsync() >= 1);

@@ -39,7 +39,7 @@ public sealed class SchedulesAndDatabaseApiTests(ApiFixture api) : IClassFixture
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var report = await response.BodyAsync();
-        Assert.Contains(report.GetProperty("indexes").EnumerateArray(), i => i.GetProperty("index").GetString() == "job_runnable_idx" && i.GetProperty("valid").GetBoolean());
+        Assert.Contains(report.GetProperty("indexes").EnumerateArray(), i => i.GetProperty("index").GetString() == "job_claim_idx" && i.GetProperty("valid").GetBoolean());
         Assert.Contains(report.GetProperty("tables").EnumerateArray(), t => t.GetProperty("table").GetString() == "job");
         Assert.Contains(report.GetProperty("connections").EnumerateArray(), c => c.GetProperty("applicationName").GetString() == "api");
         Assert.Equal("00:05:00", report.GetProperty("thresholds").GetProperty("maxWaitingJobAge").GetString());

@@ -20,7 +20,7 @@ public sealed class DatabaseHealthTests : IClassFixture<TestDatabase>
         var report = await new DatabaseHealthClient(_db.App, Options.Create(new DatabaseHealthOptions())).ReadAsync(topStatements: 100);
 
         Assert.Contains(report.TopStatements, s => s.Query.Contains("INSERT INTO jobs.job", StringComparison.Ordinal) && s.Calls >= 1);
-        Assert.Contains(report.Indexes, i => i.Index == "job_runnable_idx" && i.Valid);
+        Assert.Contains(report.Indexes, i => i.Index == "job_claim_idx" && i.Valid);
         Assert.Contains(report.Indexes, i => i.Index == "job_history_kind_id_idx" && i.NeverUsed);
         Assert.DoesNotContain(report.Indexes, i => i.Index == "job_pkey" && i.NeverUsed);
         Assert.Contains(report.Tables, t => t.Table == "job");

@@ -47,7 +47,7 @@ public sealed class HistoryMigrationTests : IAsyncLifetime
         Assert.Equal(0L, await _db.ScalarAsync<long>($"SELECT count(*) FROM jobs.job_history WHERE queue = '{Queue}' AND attempt <> 1"));
         Assert.True(await _db.ScalarAsync<bool>("SELECT convalidated FROM pg_constraint WHERE conname = 'job_is_live'"));
         Assert.Equal(
-            "job_live_idempotency_key_idx,job_pkey,job_runnable_idx,job_running_idx,job_running_queue_idx,job_scheduled_run_at_idx",
+            "job_claim_idx,job_idempotency_key_idx,job_pkey",
             await _db.ScalarAsync<string>("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'jobs' AND tablename = 'job'"));
         Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
         Assert.Equal(JobState.Discarded, (await new JobClient(_db.App).GetAsync(await _db.ScalarAsync<long>("SELECT min(id) FROM jobs.job_history WHERE state = 'discarded'")))!.State);

@@ -19,7 +19,7 @@ public sealed class MigratorTests : IAsyncLifetime
         Assert.Equal(0, code);
         Assert.Matches(@"0001 create_job_tables\s+applied", output);
         Assert.Matches(@"0002 index_jobs_for_admin_listing\s+applied", output);
-        Assert.Matches(@"job\.job_runnable_idx\s+valid", output);
+        Assert.Matches(@"job\.job_claim_idx\s+valid", output);
         Assert.DoesNotContain("INVALID", output, StringComparison.Ordinal);
     }
 

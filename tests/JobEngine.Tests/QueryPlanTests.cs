@@ -16,18 +16,22 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
 
     public static TheoryData<string, string> Statements() => new()
     {
-        { nameof(JobSql.ClaimJobs), "job_runnable_idx" },
-        { nameof(JobSql.MillisecondsUntilNextScheduledJob), "job_scheduled_run_at_idx" },
-        { nameof(JobSql.ScheduleRetries), "job_running_idx" },
-        { nameof(JobSql.FinishJobs), "job_running_idx" },
-        { nameof(JobSql.ReleaseJobs), "job_running_idx" },
-        { nameof(JobSql.ExtendLeases), "job_running_idx" },
-        { nameof(JobSql.RescueExpiredJobs), "job_running_idx" },
+        { nameof(JobSql.ClaimJobs), "job_claim_idx" },
+        { nameof(JobSql.MillisecondsUntilNextScheduledJob), "job_claim_idx" },
+        { nameof(JobSql.ScheduleRetries), "job_pkey" },
+        { nameof(JobSql.FinishJobs), "job_pkey" },
+        { nameof(JobSql.ReleaseJobs), "job_pkey" },
+        { nameof(JobSql.ExtendLeases), "job_pkey" },
+        { nameof(JobSql.RescueExpiredJobs), "job_pkey" },
         { nameof(JobSql.SelectJobById), "job_pkey,job_history_*_id_idx" },
-        { nameof(JobSql.SelectLiveJobsByIdempotencyKey), "job_live_idempotency_key_idx" },
+        { nameof(JobSql.SelectLiveJobsByIdempotencyKey), "job_idempotency_key_idx" },
         { nameof(JobSql.CancelJob), "job_pkey,job_history_*_id_idx" },
         { nameof(JobSql.RetryJob), "job_pkey,job_history_*_id_idx" },
     };
+
+    // No index holds running jobs (a claim writes none, migration 12), so the rescue sweep reads the
+    // live table; it runs only when a worker stopped heartbeating and on a slow backstop (JobRescuer).
+    private static readonly HashSet<string> ReadsTheLiveTable = [nameof(JobSql.RescueExpiredJobs)];
 
     [Theory]
     [MemberData(nameof(Statements))]
@@ -36,7 +40,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
         var jobScans = await QueryPlans.JobTableScansAsync(_db, sql, ParametersOf(statement));
 
-        Assert.True(QueryPlans.UsesOnly(jobScans, index), $"{statement}: {string.Join(", ", jobScans)}");
+        Assert.True(QueryPlans.UsesOnly(jobScans, index, ReadsTheLiveTable.Contains(statement)), $"{statement}: {string.Join(", ", jobScans)}");
     }
 
     [Fact]
@@ -47,7 +51,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         var rows = await QueryPlans.JobRowsReadAsync(_db, sql);
 
         Assert.DoesNotContain(scans, s => s.Type == "Seq Scan");
-        Assert.All(scans, s => Assert.Equal("job_runnable_idx", s.Index));
+        Assert.All(scans, s => Assert.Equal("job_claim_idx", s.Index));
         // 10,000 runnable jobs in 10 (queue, priority) pairs: a few rows per pair, never the backlog.
         Assert.True(rows <= 50, $"read {rows} rows of jobs.job to find the oldest waiting job");
     }
