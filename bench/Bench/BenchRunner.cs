@@ -42,9 +42,9 @@ internal static class BenchRunner
         var ours = new Ours(env);
         // BENCH_CONTENDERS (names, comma-separated) and BENCH_SCENARIOS narrow a run while tuning one figure;
         // a report of such a run says so in its notes.
-        var contenders = Only<Contender>("BENCH_CONTENDERS", [ours, NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)], c => c.Name);
+        var contenders = Only<Contender>("BENCH_CONTENDERS", [ours, new Ours(env, keepsHistory: false), NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)], c => c.Name);
         var scenarios = Only<string>("BENCH_SCENARIOS", ["drain", "ceiling", "steady", "scale", "ageing", "index-build"], s => s);
-        if (contenders.Length < 4 || scenarios.Length < 6)
+        if (contenders.Length < 5 || scenarios.Length < 6)
         {
             results.Notes.Add($"- a narrowed run: contenders {string.Join(", ", contenders.Select(c => c.Name))}; scenarios {string.Join(", ", scenarios)}.");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Bench.Contenders;
 
 namespace Bench;
 
@@ -45,15 +46,17 @@ internal static class Report
         Line();
         Line("| figure | ours | " + string.Join(" | ", Peers) + " | " + string.Join(" | ", Peers.Select(p => $"ours/{p}")) + " |");
         Line("|---|---:|" + string.Concat(Peers.Select(_ => "---:|")) + string.Concat(Peers.Select(_ => "---:|")));
-        void Ratio(string label, string scenario, string metric, bool higherIsBetter)
+        void Ratio(string label, string scenario, string metric, bool higherIsBetter, string contender = "ours")
         {
-            var ours = results.Find(scenario, "ours", metric);
+            var ours = results.Find(scenario, contender, metric);
+            label = contender == "ours" ? label : $"{label}, {contender}";
             var peers = Peers.Select(p => results.Find(scenario, p, metric)).ToList();
             var ratios = peers.Select(p => ours is null || p is null || p == 0 ? "n/a" : (ours.Value / p.Value).ToString("0.00", CultureInfo.InvariantCulture) + "x");
             Line($"| {label}{(higherIsBetter ? "" : " (lower is better)")} | {F(ours)} | {string.Join(" | ", peers.Select(F))} | {string.Join(" | ", ratios)} |");
         }
 
         Ratio("drain jobs/s", "drain", "jobs_per_s", true);
+        Ratio("drain jobs/s", "drain", "jobs_per_s", true, Ours.NoHistoryName);
         foreach (var rate in plan.SteadyRates.Take(2))
         {
             Ratio($"steady p50 ms at {rate}/s", "steady", $"p50_ms_at_{rate}", false);

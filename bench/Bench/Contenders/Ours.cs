@@ -8,10 +8,13 @@ namespace Bench.Contenders;
 /// from Jobs:DiagnosticKinds, connected as the least-privileged jobs_app role), the schema from the
 /// real Migrator, jobs enqueued in bulk through <see cref="JobClient.EnqueueManyAsync(IReadOnlyList{NewJob}, CancellationToken)"/>.
 /// </summary>
-internal sealed class Ours(BenchEnvironment env) : Contender(env)
+internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Contender(env)
 {
+    /// <summary>The name of our engine run with <c>RetentionPeriod</c> zero: finished jobs are deleted, as Graphile Worker and pg-boss's drain do.</summary>
+    public const string NoHistoryName = "ours-no-history";
+
     /// <summary>Slots per worker process for the <c>default</c> queue: no-op jobs need many to fill claim batches.</summary>
-    public const int Concurrency = 1000;
+    public const int Concurrency = 2000;
 
     /// <summary>Most jobs one claim query takes.</summary>
     public const int ClaimBatchSize = 1000;
@@ -25,9 +28,10 @@ internal sealed class Ours(BenchEnvironment env) : Contender(env)
 
     private const int EnqueueBatch = 5000;
 
-    public override string Name => "ours";
+    public override string Name => keepsHistory ? "ours" : NoHistoryName;
 
     public override string Settings =>
+        (keepsHistory ? "" : "as ours, with Jobs__Worker__RetentionPeriod=00:00:00 (no history: finished jobs are deleted); ") +
         $"Worker.dll (Release): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on; jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
 
     public override string AnyLeftSql => BenchSql.AnyLeftOurs;
@@ -63,6 +67,7 @@ internal sealed class Ours(BenchEnvironment env) : Contender(env)
     public override ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile) =>
         ChildProcess.Start("dotnet", ["Worker.dll"], Env.WorkerDir, new Dictionary<string, string>
         {
+            ["Jobs__Worker__RetentionPeriod"] = keepsHistory ? "1.00:00:00" : "00:00:00",
             ["ConnectionStrings__jobsdb"] = db.AppConnection,
             ["Jobs__DiagnosticKinds"] = "true",
             ["Jobs__Worker__Queues__default"] = Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),

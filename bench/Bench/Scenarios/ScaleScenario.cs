@@ -11,9 +11,9 @@ internal sealed class ScaleScenario(BenchPlan plan, Results results, DrainScenar
 {
     public async Task RunAsync(IReadOnlyList<Contender> contenders, CancellationToken cancellationToken)
     {
-        var bestPeer = contenders.Where(c => c.Name != "ours")
+        var bestPeer = contenders.Where(c => c is not Ours)
             .MaxBy(c => results.Find("drain", c.Name, "jobs_per_s") ?? 0);
-        foreach (var contender in contenders.Where(c => c.Name == "ours" || c == bestPeer))
+        foreach (var contender in contenders.Where(c => c is Ours || c == bestPeer))
         {
             var jobs = plan.JobsFor(contender.Name);
             results.Add("scale", contender.Name, "jobs_per_s_1_process", results.Find("drain", contender.Name, "jobs_per_s") ?? double.NaN, "jobs/s");
