@@ -382,7 +382,12 @@ function filterQuery() {
   return params;
 }
 
+// Two lists can be asked for at once (the route and the live refresh): only the newest one's rows
+// are shown, or both would append theirs to the same table.
+let jobsGeneration = 0;
+
 async function loadJobs(append) {
+  const generation = append ? jobsGeneration : ++jobsGeneration;
   const params = filterQuery();
   params.set("limit", "50");
   if (append && nextCursor) params.set("cursor", nextCursor);
@@ -391,6 +396,7 @@ async function loadJobs(append) {
   // in that moment would be replaced under the pointer and the click lost.
   if (!append) tbody.replaceChildren();
   const page = await api("GET", "/jobs?" + params.toString(), true);
+  if (generation !== jobsGeneration) return;
   for (const job of page.items) jobRow(tbody, job, [(j) => j.state, (j) => j.queue, (j) => j.kind, attempts, (j) => when(j.createdAt), lastError]);
   nextCursor = page.nextCursor;
   $("more").hidden = !nextCursor;
