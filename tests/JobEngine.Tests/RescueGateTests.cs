@@ -1,0 +1,68 @@
+using JobEngine.Running;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace JobEngine.Tests;
+
+/// <summary>
+/// The rescue sweep reads the live table (no index holds running jobs), so it runs only when it can
+/// find something: at start, when a worker has been silent for a lease, and on the backstop timer.
+/// </summary>
+public sealed class RescueGateTests : IClassFixture<TestDatabase>
+{
+    private const string Queue = "rescue-gate";
+    private readonly TestDatabase _db;
+
+    public RescueGateTests(TestDatabase db) => _db = db;
+
+    [Fact]
+    public async Task The_sweep_runs_at_start_and_for_a_silent_worker_but_leaves_a_heartbeating_one_to_the_backstop()
+    {
+        var rescuer = new JobRescuer(_db.App, Options.Create(new JobWorkerOptions { RescueBackstopInterval = TimeSpan.FromHours(1) }),
+            TimeProvider.System, NullLogger<JobRescuer>.Instance);
+        await _db.ExecuteAsync("INSERT INTO jobs.worker (worker_id, queues, lease_ms) VALUES ('gate-worker', '{rescue-gate}', 30000)");
+
+        var first = await InsertExpiredRunningJobAsync();
+        await rescuer.RescueIfDueAsync(CancellationToken.None);
+        Assert.Equal("retryable", await StateAsync(first));
+
+        // The worker heartbeats and the backstop is an hour away: its expired lease waits.
+        var second = await InsertExpiredRunningJobAsync();
+        await rescuer.RescueIfDueAsync(CancellationToken.None);
+        Assert.Equal("running", await StateAsync(second));
+
+        // Silent for more than its lease: swept at once, and remembered until two leases have passed.
+        await _db.ExecuteAsync("UPDATE jobs.worker SET heartbeat_at = now() - interval '31 seconds' WHERE worker_id = 'gate-worker'");
+        await rescuer.RescueIfDueAsync(CancellationToken.None);
+        Assert.Equal("retryable", await StateAsync(second));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'gate-worker'"));
+
+        await _db.ExecuteAsync("UPDATE jobs.worker SET heartbeat_at = now() - interval '61 seconds' WHERE worker_id = 'gate-worker'");
+        await rescuer.RescueIfDueAsync(CancellationToken.None);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'gate-worker'"));
+    }
+
+    [Fact]
+    public async Task A_running_worker_heartbeats_with_its_queues_and_removes_itself_when_it_stops()
+    {
+        await using (var worker = await TestWorker.StartAsync(_db, new() { ["WorkerId"] = "heartbeat-worker", [$"Queues:{Queue}"] = "2" }))
+        {
+            // Written with its kinds, before the first claim.
+            await Eventually.WaitForAsync(
+                () => _db.ScalarAsync<string>("SELECT coalesce(max(queues::text), '') FROM jobs.worker WHERE worker_id = 'heartbeat-worker' AND heartbeat_at > now() - lease_ms * interval '1 millisecond'"),
+                queues => queues == $"{{{Queue}}}", "the worker's heartbeat row with its queue");
+            await worker.StopAsync();
+        }
+
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'heartbeat-worker'"));
+    }
+
+    private Task<long> InsertExpiredRunningJobAsync() => _db.ScalarAsync<long>(
+        """
+        INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at, attempt, attempted_at, attempted_by, lease_expires_at)
+        VALUES ('running', $1, 'noop', '{}', 1, 5, now() - interval '1 minute', 1, now() - interval '1 minute', 'gate-worker', now() - interval '1 second')
+        RETURNING id
+        """, Queue);
+
+    private Task<string> StateAsync(long id) => _db.ScalarAsync<string>("SELECT state::text FROM jobs.job_all WHERE id = $1", id);
+}
