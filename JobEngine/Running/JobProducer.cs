@@ -109,12 +109,16 @@ internal sealed class JobProducer(
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            // By name (ClaimJobs' RETURNING), each ordinal looked up once per claim, not per row.
+            var (id, queueColumn, kind, args, attempt, maxAttempts, traceParent, latency) = (
+                reader.GetOrdinal("id"), reader.GetOrdinal("queue"), reader.GetOrdinal("kind"), reader.GetOrdinal("args"),
+                reader.GetOrdinal("attempt"), reader.GetOrdinal("max_attempts"), reader.GetOrdinal("trace_parent"), reader.GetOrdinal("latency_ms"));
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 claimed.Add(new ClaimedJob(
-                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    reader.GetInt16(4), reader.GetInt16(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(7) ? 0 : Convert.ToDouble(reader.GetValue(7), System.Globalization.CultureInfo.InvariantCulture)));
+                    reader.GetInt64(id), reader.GetString(queueColumn), reader.GetString(kind), reader.GetString(args),
+                    reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.IsDBNull(traceParent) ? null : reader.GetString(traceParent),
+                    reader.IsDBNull(latency) ? 0 : Convert.ToDouble(reader.GetValue(latency), System.Globalization.CultureInfo.InvariantCulture)));
             }
         }
 

@@ -127,7 +127,7 @@ public sealed class JobWorkerService(
         var limited = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            limited.Add(reader.GetString(0));
+            limited.Add(reader.GetString(reader.GetOrdinal("queue")));
         }
 
         return limited;

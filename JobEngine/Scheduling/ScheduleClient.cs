@@ -41,12 +41,15 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
         var schedules = new List<ScheduleInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var options = new ScheduleOptions { Cron = reader.GetString(1), TimeZone = reader.GetString(2) };
-            var paused = reader.GetBoolean(5);
+            var options = new ScheduleOptions { Cron = reader.GetString(reader.GetOrdinal("cron")), TimeZone = reader.GetString(reader.GetOrdinal("time_zone")) };
+            var paused = reader.GetBoolean(reader.GetOrdinal("paused"));
+            var lastInstant = reader.GetOrdinal("last_instant");
+            var lastJobId = reader.GetOrdinal("last_job_id");
             schedules.Add(new ScheduleInfo(
-                reader.GetString(0), options.Cron, options.TimeZone, reader.GetString(3), reader.GetString(4), paused, reader.GetString(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-                reader.IsDBNull(8) ? null : reader.GetInt64(8),
+                reader.GetString(reader.GetOrdinal("name")), options.Cron, options.TimeZone, reader.GetString(reader.GetOrdinal("kind")),
+                reader.GetString(reader.GetOrdinal("queue")), paused, reader.GetString(reader.GetOrdinal("catch_up")),
+                reader.IsDBNull(lastInstant) ? null : reader.GetFieldValue<DateTimeOffset>(lastInstant),
+                reader.IsDBNull(lastJobId) ? null : reader.GetInt64(lastJobId),
                 paused ? null : NextRun(options)));
         }
 

@@ -88,7 +88,7 @@ WITH lim AS (
         lease_expires_at = now() + $4 * interval '1 millisecond'
     FROM next
     WHERE j.id = next.id
-    RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.trace_parent,
+    RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.trace_parent,
               extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
 ), started AS (
     INSERT INTO jobs.queue_start (queue, started_at)

@@ -61,7 +61,7 @@ public sealed class QueueDepthGauge : BackgroundService
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                counts[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+                counts[(reader.GetString(reader.GetOrdinal("queue")), reader.GetString(reader.GetOrdinal("state")))] = reader.GetInt64(reader.GetOrdinal("jobs"));
             }
         }
 
