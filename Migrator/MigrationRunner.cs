@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
-using JobEngine.Sql;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,14 +9,15 @@ namespace Migrator;
 /// at once. It creates the services' role first, refuses to run when an applied file has changed,
 /// and repairs indexes left invalid by an interrupted concurrent build before anything else.
 /// </summary>
-public sealed partial class MigrationRunner(
+public sealed class MigrationRunner(
     NpgsqlDataSource dataSource,
     IReadOnlyList<Migration> migrations,
     IOptions<MigratorOptions> options,
     TextWriter output,
     ILogger<MigrationRunner> logger)
 {
-    private static readonly IReadOnlyDictionary<string, string> Sql = SqlFile.Load(typeof(MigrationRunner).Assembly, "migrator.sql");
+    private readonly AppRoleSetup _appRole = new(options, logger);
+    private readonly IndexBuildProgress _indexBuilds = new(dataSource, options, logger);
 
     /// <summary>Applies every pending migration; with <paramref name="dryRun"/> only prints what it would do.</summary>
     public Task ApplyAsync(bool dryRun, CancellationToken cancellationToken) =>
@@ -30,7 +28,7 @@ public sealed partial class MigrationRunner(
         var applied = await ReadAppliedAsync(connection, cancellationToken).ConfigureAwait(false);
         ThrowIfChanged(applied);
         var pending = migrations.Where(m => !applied.ContainsKey(m.Version)).ToList();
-        var invalid = await ReadInvalidIndexesAsync(connection, cancellationToken).ConfigureAwait(false);
+        var invalid = await InvalidIndexRepair.FindAsync(connection, cancellationToken).ConfigureAwait(false);
 
         if (dryRun)
         {
@@ -38,8 +36,8 @@ public sealed partial class MigrationRunner(
             return;
         }
 
-        await EnsureAppRoleAsync(connection, cancellationToken).ConfigureAwait(false);
-        await RepairInvalidIndexesAsync(connection, invalid, pending, cancellationToken).ConfigureAwait(false);
+        await _appRole.EnsureAsync(connection, cancellationToken).ConfigureAwait(false);
+        await new InvalidIndexRepair(_indexBuilds, logger).RepairAsync(connection, invalid, pending, cancellationToken).ConfigureAwait(false);
         foreach (var migration in pending)
         {
             await RunAsync(connection, migration, migration.Up, up: true, cancellationToken).ConfigureAwait(false);
@@ -85,7 +83,7 @@ public sealed partial class MigrationRunner(
         }
 
         output.WriteLine("Indexes (schema jobs):");
-        await using var command = new NpgsqlCommand(Sql.Get("SelectIndexes"), connection);
+        await using var command = new NpgsqlCommand(MigratorSql.Get("SelectIndexes"), connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -99,17 +97,17 @@ public sealed partial class MigrationRunner(
     private async Task WithMigrationLockAsync(Func<NpgsqlConnection, Task> work, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        if (!await ScalarAsync<bool>(connection, "TryLock", cancellationToken).ConfigureAwait(false))
+        if (!await MigratorSql.ScalarAsync<bool>(connection, "TryLock", cancellationToken).ConfigureAwait(false))
         {
             logger.LogWarning("Another Migrator holds the migration lock; waiting for it to finish.");
-            await ScalarAsync<object>(connection, "WaitForLock", cancellationToken).ConfigureAwait(false);
+            await MigratorSql.ScalarAsync<object>(connection, "WaitForLock", cancellationToken).ConfigureAwait(false);
         }
 
         try
         {
-            await ScalarAsync<string>(connection, "SetLockTimeout", cancellationToken,
+            await MigratorSql.ScalarAsync<string>(connection, "SetLockTimeout", cancellationToken,
                 $"{(int)options.Value.LockTimeout.TotalMilliseconds}ms").ConfigureAwait(false);
-            await using (var history = new NpgsqlCommand(Sql.Get("EnsureHistory"), connection))
+            await using (var history = new NpgsqlCommand(MigratorSql.Get("EnsureHistory"), connection))
             {
                 await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -120,8 +118,8 @@ public sealed partial class MigrationRunner(
         {
             if (connection.State == System.Data.ConnectionState.Open)
             {
-                await ScalarAsync<bool>(connection, "Unlock", CancellationToken.None).ConfigureAwait(false);
-                await ScalarAsync<string>(connection, "SetLockTimeout", CancellationToken.None, "0").ConfigureAwait(false);
+                await MigratorSql.ScalarAsync<bool>(connection, "Unlock", CancellationToken.None).ConfigureAwait(false);
+                await MigratorSql.ScalarAsync<string>(connection, "SetLockTimeout", CancellationToken.None, "0").ConfigureAwait(false);
             }
         }
     }
@@ -146,7 +144,7 @@ public sealed partial class MigrationRunner(
         {
             foreach (var statement in Migration.Statements(sql))
             {
-                await ExecuteWithProgressAsync(connection, statement, cancellationToken).ConfigureAwait(false);
+                await _indexBuilds.ExecuteAsync(connection, statement, cancellationToken).ConfigureAwait(false);
             }
 
             await RecordAsync(connection, null, migration, up, started, cancellationToken).ConfigureAwait(false);
@@ -157,7 +155,7 @@ public sealed partial class MigrationRunner(
 
     private static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Migration migration, bool up, long started, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(up ? Sql.Get("InsertApplied") : Sql.Get("DeleteApplied"), connection, transaction);
+        await using var command = new NpgsqlCommand(up ? MigratorSql.Get("InsertApplied") : MigratorSql.Get("DeleteApplied"), connection, transaction);
         command.Parameters.Add(new() { Value = migration.Version });
         if (up)
         {
@@ -169,110 +167,12 @@ public sealed partial class MigrationRunner(
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // An index build on a big table takes minutes: report its phase and percent from
-    // pg_stat_progress_create_index, read on a second connection while the build runs.
-    private async Task ExecuteWithProgressAsync(NpgsqlConnection connection, string statement, CancellationToken cancellationToken)
-    {
-        var indexBuild = IndexBuild().Match(statement);
-        using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var progress = indexBuild.Success
-            ? ReportIndexProgressAsync(connection.ProcessID, indexBuild.Groups[1].Success ? indexBuild.Groups[1].Value : indexBuild.Groups[2].Value, stopProgress.Token)
-            : Task.CompletedTask;
-        try
-        {
-            await using var command = new NpgsqlCommand(statement, connection) { CommandTimeout = 0 };
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await stopProgress.CancelAsync().ConfigureAwait(false);
-            await progress.ConfigureAwait(false);
-        }
-    }
-
-    private async Task ReportIndexProgressAsync(int buildPid, string index, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var monitor = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(options.Value.ProgressInterval);
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await using var command = new NpgsqlCommand(Sql.Get("IndexBuildProgress"), monitor);
-                command.Parameters.Add(new() { Value = buildPid });
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var (done, total) = reader.GetInt64(2) > 0 ? (reader.GetInt64(1), reader.GetInt64(2)) : (reader.GetInt64(3), reader.GetInt64(4));
-                    var percent = total > 0 ? 100.0 * done / total : 0;
-                    logger.LogInformation("Index {Index}: {Phase}, {Percent:F0}% ({Done} of {Total}).", index, reader.GetString(0), percent, done, total);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The build finished.
-        }
-        catch (NpgsqlException e)
-        {
-            logger.LogWarning(e, "Could not read the progress of index {Index}; the build goes on.", index);
-        }
-    }
-
-    private async Task EnsureAppRoleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        var role = options.Value.AppRole;
-        if (!RoleName().IsMatch(role))
-        {
-            throw new MigrationException($"Migrator:AppRole '{role}' is not a plain lower-case role name ([a-z_][a-z0-9_]*).");
-        }
-
-        var exists = await ScalarAsync<bool>(connection, "RoleExists", cancellationToken, role).ConfigureAwait(false);
-        var password = options.Value.AppRolePassword;
-        if (string.IsNullOrEmpty(password))
-        {
-            if (!exists)
-            {
-                throw new MigrationException($"Role {role} does not exist and Migrator:AppRolePassword is not set, so it cannot be created.");
-            }
-        }
-        else
-        {
-            // The statement holds the password: it is run, never logged.
-            var create = await ScalarAsync<string>(connection, exists ? "AlterRolePasswordStatement" : "CreateRoleStatement", cancellationToken, role, password).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand(create, connection);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            logger.LogInformation(exists ? "Role {Role} exists; its password was set from configuration." : "Created login role {Role}.", role);
-        }
-
-        var grant = await ScalarAsync<string>(connection, "GrantConnectStatement", cancellationToken, role).ConfigureAwait(false);
-        await using var grantCommand = new NpgsqlCommand(grant, connection);
-        await grantCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    // A concurrent build that failed leaves an invalid index that is maintained on every write
-    // but never used. One a pending migration creates is dropped so the migration builds it
-    // again; any other is rebuilt in place.
-    private async Task RepairInvalidIndexesAsync(NpgsqlConnection connection, IReadOnlyList<string> invalid, List<Migration> pending, CancellationToken cancellationToken)
-    {
-        foreach (var index in invalid)
-        {
-            var rebuiltByMigration = pending.Any(m => m.Up.Contains(index, StringComparison.Ordinal));
-            logger.LogWarning(rebuiltByMigration
-                ? "Index jobs.{Index} is invalid (an interrupted concurrent build); dropping it so its migration builds it again."
-                : "Index jobs.{Index} is invalid; rebuilding it concurrently.", index);
-            var repair = await ScalarAsync<string>(connection, rebuiltByMigration ? "DropIndexStatement" : "ReindexStatement", cancellationToken, index).ConfigureAwait(false);
-            await ExecuteWithProgressAsync(connection, repair, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     private void PrintPlan(List<Migration> pending, IReadOnlyList<string> invalid)
     {
         output.WriteLine("Dry run: nothing is changed.");
         foreach (var index in invalid)
         {
-            var byMigration = pending.Any(m => m.Up.Contains(index, StringComparison.Ordinal));
-            output.WriteLine(byMigration ? $"Would drop invalid index jobs.{index} for its migration to rebuild." : $"Would rebuild invalid index jobs.{index} concurrently.");
+            output.WriteLine(InvalidIndexRepair.IsRebuiltByMigration(index, pending) ? $"Would drop invalid index jobs.{index} for its migration to rebuild." : $"Would rebuild invalid index jobs.{index} concurrently.");
         }
 
         if (pending.Count == 0)
@@ -301,12 +201,12 @@ public sealed partial class MigrationRunner(
     private static async Task<Dictionary<int, AppliedMigration>> ReadAppliedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var applied = new Dictionary<int, AppliedMigration>();
-        if (!await ScalarAsync<bool>(connection, "HistoryExists", cancellationToken).ConfigureAwait(false))
+        if (!await MigratorSql.ScalarAsync<bool>(connection, "HistoryExists", cancellationToken).ConfigureAwait(false))
         {
             return applied;
         }
 
-        await using var command = new NpgsqlCommand(Sql.Get("SelectApplied"), connection);
+        await using var command = new NpgsqlCommand(MigratorSql.Get("SelectApplied"), connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -315,37 +215,6 @@ public sealed partial class MigrationRunner(
 
         return applied;
     }
-
-    private static async Task<IReadOnlyList<string>> ReadInvalidIndexesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(Sql.Get("SelectInvalidIndexes"), connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var names = new List<string>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string query, CancellationToken cancellationToken, params object[] parameters)
-    {
-        await using var command = new NpgsqlCommand(Sql.Get(query), connection);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.Add(new() { Value = parameter });
-        }
-
-        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return result is T typed ? typed : (T)Convert.ChangeType(result!, typeof(T), CultureInfo.InvariantCulture);
-    }
-
-    [GeneratedRegex(@"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)|REINDEX\s+INDEX\s+CONCURRENTLY\s+jobs\.""?(\w+)", RegexOptions.IgnoreCase)]
-    private static partial Regex IndexBuild();
-
-    [GeneratedRegex("^[a-z_][a-z0-9_]*$")]
-    private static partial Regex RoleName();
 
     private sealed record AppliedMigration(string Name, string Checksum, DateTimeOffset AppliedAt);
 }

@@ -48,7 +48,7 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
     private async Task WriteUntilItLandsAsync(List<JobOutcome> batch, CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        var backoff = new RetryBackoff();
         while (true)
         {
             try
@@ -58,9 +58,9 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
+                var delay = backoff.Next();
                 logger.LogWarning(e, "Writing {Count} job outcomes failed; retrying in {Delay}.", batch.Count, delay);
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
             }
         }
     }

@@ -46,7 +46,7 @@ public sealed class JobNotifier(
             return;
         }
 
-        var delay = TimeSpan.FromMilliseconds(100);
+        var backoff = new RetryBackoff();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -61,14 +61,14 @@ public sealed class JobNotifier(
             {
                 IsListening = false;
                 Volatile.Write(ref _connectedBackendPid, 0);
+                var delay = backoff.Next();
                 logger.LogWarning(e, "The LISTEN connection failed; polling every {PollInterval} until it is back, reconnecting in {Delay}.", options.Value.PollInterval, delay);
                 WakeAll();
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
                 continue;
             }
 
-            delay = TimeSpan.FromMilliseconds(100);
+            backoff.Reset();
         }
 
         IsListening = false;

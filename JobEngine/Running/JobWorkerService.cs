@@ -138,7 +138,7 @@ public sealed class JobWorkerService(
     // Both writes are upserts, so a retry after a connection cut halfway repeats them safely.
     private async Task<HashSet<string>> RegisterAsync(CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        var backoff = new RetryBackoff();
         while (true)
         {
             try
@@ -148,9 +148,9 @@ public sealed class JobWorkerService(
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
+                var delay = backoff.Next();
                 _logger.LogWarning(e, "Registering the kinds and queue limits of worker {WorkerId} failed; nothing is claimed until it lands, retrying in {Delay}.", options.Value.WorkerId, delay);
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
             }
         }
     }
