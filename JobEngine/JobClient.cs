@@ -23,8 +23,10 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
     /// <returns>One result per job, in the order given.</returns>
     public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         var results = await EnqueueManyAsync(jobs, transaction, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return results;
@@ -42,7 +44,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         var connection = transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
         var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
         var inserted = new List<JobRecord>(jobs.Count);
-        await using (var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction))
+        var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction);
+        await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new() { Value = jobs.Select(j => j.Queue).ToArray() });
             command.Parameters.Add(new() { Value = jobs.Select(j => j.Kind).ToArray() });
@@ -53,7 +56,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 inserted.Add(JobRecord.Read(reader));
@@ -66,9 +70,11 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
     /// <summary>The job with this id, or null.</summary>
     public async Task<JobRecord?> GetAsync(long id, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(JobSql.SelectJobById);
+        var command = dataSource.CreateCommand(JobSql.SelectJobById);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = id });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? JobRecord.Read(reader) : null;
     }
 
@@ -95,9 +101,11 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
     private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(sql);
+        var command = dataSource.CreateCommand(sql);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = id });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var previous = reader.GetOrdinal("previous_state");
         if (reader.IsDBNull(previous))
@@ -177,9 +185,11 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
     private static async Task<Dictionary<string, JobRecord>> SelectLiveByKeysAsync(string[] keys, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(JobSql.SelectLiveJobsByIdempotencyKey, transaction.Connection, transaction);
+        var command = new NpgsqlCommand(JobSql.SelectLiveJobsByIdempotencyKey, transaction.Connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = keys });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var found = new Dictionary<string, JobRecord>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

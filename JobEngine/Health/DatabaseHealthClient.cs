@@ -14,8 +14,10 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
     /// <summary>The whole report (a dozen cheap statistics reads in one round trip).</summary>
     public async Task<DatabaseHealthReport> ReadAsync(int topStatements = 10, CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         batch.BatchCommands.Add(Command(HealthSql.TopStatements, topStatements));
         batch.BatchCommands.Add(Command(HealthSql.IndexUsage));
         batch.BatchCommands.Add(Command(HealthSql.TableHealth));
@@ -23,7 +25,8 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
         batch.BatchCommands.Add(Command(HealthSql.LongTransactions, options.Value.LongTransactionAge.TotalSeconds));
         batch.BatchCommands.Add(Command(HealthSql.Connections));
         batch.BatchCommands.Add(Command(HealthSql.OldestWaitingJobSeconds));
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
 
         var statements = await ReadAllAsync(reader, r => new StatementStats(r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4)), cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -47,11 +50,14 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
     /// <summary>The two figures <c>/health</c> watches: the oldest waiting job and the oldest snapshot, in seconds.</summary>
     public async Task<(double? OldestWaitingJobSeconds, XminHorizon? Horizon)> ReadWatchedAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         batch.BatchCommands.Add(Command(HealthSql.OldestWaitingJobSeconds));
         batch.BatchCommands.Add(Command(HealthSql.XminHorizon));
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         double? oldestWaiting = reader.IsDBNull(0) ? null : reader.GetDouble(0);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);

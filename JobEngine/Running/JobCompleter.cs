@@ -74,8 +74,10 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             return;
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var npgsqlBatch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var npgsqlBatch = new NpgsqlBatch(connection);
+        await using var npgsqlBatchScope = npgsqlBatch.ConfigureAwait(false);
         npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
         var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
         if (retries.Count > 0)

@@ -76,10 +76,12 @@ public sealed class JobNotifier(
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        await using var listener = connection.ForListening();
+        var listener = connection.ForListening();
+        await using var listenerScope = listener.ConfigureAwait(false);
         listener.Notification += OnNotification;
         await listener.OpenAsync(stoppingToken).ConfigureAwait(false);
-        await using (var listen = new NpgsqlCommand($"LISTEN {InsertedChannel}; LISTEN {CancelChannel}", listener))
+        var listen = new NpgsqlCommand($"LISTEN {InsertedChannel}; LISTEN {CancelChannel}", listener);
+        await using (listen.ConfigureAwait(false))
         {
             await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
         }
@@ -100,7 +102,8 @@ public sealed class JobNotifier(
 
     private static async Task ProveStillListeningAsync(NpgsqlConnection listener, CancellationToken stoppingToken)
     {
-        await using var check = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels() AS c WHERE c IN ($1, $2)", listener);
+        var check = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels() AS c WHERE c IN ($1, $2)", listener);
+        await using var checkScope = check.ConfigureAwait(false);
         check.Parameters.Add(new() { Value = InsertedChannel });
         check.Parameters.Add(new() { Value = CancelChannel });
         check.CommandTimeout = 5;

@@ -85,8 +85,10 @@ internal sealed class JobProducer(
 
     private async Task<int> ClaimAsync(int wanted, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         if (limited)
         {
             // Two statements in one implicit transaction: the lock, then the claim with a fresh snapshot.
@@ -102,7 +104,8 @@ internal sealed class JobProducer(
         claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
         batch.BatchCommands.Add(claim);
         var claimed = new List<ClaimedJob>(wanted);
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             if (limited)
             {
@@ -165,7 +168,8 @@ internal sealed class JobProducer(
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
             timeout.CancelAfter(registration.Timeout ?? options.DefaultJobTimeout);
             var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts);
-            await using (var scope = scopes.CreateAsyncScope())
+            var scope = scopes.CreateAsyncScope();
+            await using (scope.ConfigureAwait(false))
             {
                 await registration.Invoke(scope.ServiceProvider, context, claimed.ArgsJson, timeout.Token).ConfigureAwait(false);
             }
@@ -239,7 +243,8 @@ internal sealed class JobProducer(
 
     private async Task<double?> MillisecondsUntilNextScheduledJobAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(JobSql.MillisecondsUntilNextScheduledJob);
+        var command = dataSource.CreateCommand(JobSql.MillisecondsUntilNextScheduledJob);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = new[] { queue } });
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return result is null or DBNull ? null : Convert.ToDouble(result, System.Globalization.CultureInfo.InvariantCulture);

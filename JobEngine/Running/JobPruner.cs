@@ -21,10 +21,11 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
     public async Task<long> PruneAsync(CancellationToken cancellationToken)
     {
         long dropped;
-        await using (var command = dataSource.CreateCommand(JobSql.MaintainJobHistory))
+        var maintain = dataSource.CreateCommand(JobSql.MaintainJobHistory);
+        await using (maintain.ConfigureAwait(false))
         {
-            command.Parameters.Add(new() { Value = options.Value.RetentionPeriod.TotalSeconds });
-            dropped = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            maintain.Parameters.Add(new() { Value = options.Value.RetentionPeriod.TotalSeconds });
+            dropped = (long)(await maintain.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
 
         if (dropped > 0)
@@ -35,7 +36,8 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
         // Bookkeeping: rate-limit starts past their window, schedule runs past a week, finished-per-minute counts past a day.
         foreach (var sql in (string[])[QueueLimitSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns, JobSql.PruneFinishedMinutes])
         {
-            await using var command = dataSource.CreateCommand(sql);
+            var command = dataSource.CreateCommand(sql);
+            await using var commandScope = command.ConfigureAwait(false);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

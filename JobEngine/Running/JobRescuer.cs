@@ -36,7 +36,8 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
         }
 
         await RescueExpiredAsync(cancellationToken).ConfigureAwait(false);
-        await using var forget = dataSource.CreateCommand(WorkerSql.ForgetGoneWorkers);
+        var forget = dataSource.CreateCommand(WorkerSql.ForgetGoneWorkers);
+        await using var forgetScope = forget.ConfigureAwait(false);
         await forget.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         if (backstop)
         {
@@ -46,7 +47,8 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
 
     private async Task<bool> AnyWorkerGoneAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(WorkerSql.AnyWorkerGone);
+        var command = dataSource.CreateCommand(WorkerSql.AnyWorkerGone);
+        await using var commandScope = command.ConfigureAwait(false);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -57,11 +59,13 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
         long rescued;
         do
         {
-            await using var command = dataSource.CreateCommand(JobSql.RescueExpiredJobs);
+            var command = dataSource.CreateCommand(JobSql.RescueExpiredJobs);
+            await using var commandScope = command.ConfigureAwait(false);
             command.Parameters.Add(new() { Value = BatchSize });
             command.Parameters.Add(new() { Value = options.Value.Retry.DelaysByAttempt() });
             command.Parameters.Add(new() { Value = options.Value.KeepsHistory });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             rescued = reader.GetFieldValue<long>(reader.GetOrdinal("rescued"));
             total += rescued;

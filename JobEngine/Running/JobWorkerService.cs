@@ -113,7 +113,8 @@ public sealed class JobWorkerService(
     {
         foreach (var (queue, limit) in options.Value.Limits)
         {
-            await using var upsert = dataSource.CreateCommand(QueueLimitSql.UpsertQueueLimit);
+            var upsert = dataSource.CreateCommand(QueueLimitSql.UpsertQueueLimit);
+            await using var upsertScope = upsert.ConfigureAwait(false);
             upsert.Parameters.Add(new() { Value = queue });
             upsert.Parameters.Add(new() { Value = (object?)limit.MaxRunning ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
             upsert.Parameters.Add(new() { Value = (object?)limit.RateLimit ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
@@ -121,9 +122,11 @@ public sealed class JobWorkerService(
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using var select = dataSource.CreateCommand(QueueLimitSql.SelectLimitedQueues);
+        var select = dataSource.CreateCommand(QueueLimitSql.SelectLimitedQueues);
+        await using var selectScope = select.ConfigureAwait(false);
         select.Parameters.Add(new() { Value = options.Value.Queues.Keys.ToArray() });
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var limited = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -159,8 +162,10 @@ public sealed class JobWorkerService(
     // after its first claim is always known to the rescuers.
     private async Task RegisterKindsAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         var kinds = new NpgsqlBatchCommand(JobSql.RegisterKinds);
         kinds.Parameters.Add(new() { Value = handlers.Kinds.ToArray() });
         kinds.Parameters.Add(new() { Value = options.Value.WorkerId });
@@ -175,7 +180,8 @@ public sealed class JobWorkerService(
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await using var command = dataSource.CreateCommand(WorkerSql.RemoveWorker);
+            var command = dataSource.CreateCommand(WorkerSql.RemoveWorker);
+            await using var commandScope = command.ConfigureAwait(false);
             command.Parameters.Add(new() { Value = options.Value.WorkerId });
             await command.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
         }

@@ -25,8 +25,10 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
         // A finished handler's row is the completer's to write: renewing it too would only make the
         // two statements lock the same rows (and deadlock); its outcome lands within milliseconds.
         var held = runningJobs.Snapshot().Where(j => !j.HandlerDone).OrderBy(j => j.Id).ToList();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
         var extend = new NpgsqlBatchCommand(JobSql.ExtendLeases);
         extend.Parameters.Add(new() { Value = held.Select(j => j.Id).ToArray() });
@@ -35,7 +37,8 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
         batch.BatchCommands.Add(extend);
         batch.BatchCommands.Add(RecordHeartbeat(options.Value));
         var renewed = new Dictionary<long, bool>();
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -47,7 +47,8 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
     {
         foreach (var (name, schedule) in options.Value.Schedules)
         {
-            await using var command = dataSource.CreateCommand(ScheduleSql.UpsertSchedule);
+            var command = dataSource.CreateCommand(ScheduleSql.UpsertSchedule);
+            await using var commandScope = command.ConfigureAwait(false);
             command.Parameters.Add(new() { Value = name });
             command.Parameters.Add(new() { Value = schedule.Cron });
             command.Parameters.Add(new() { Value = schedule.TimeZone });
@@ -114,10 +115,13 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
     // nothing, enqueues nothing, and only moves its view of the schedule forward.
     private async Task<long?> FireAsync(string name, ScheduleOptions schedule, DateTimeOffset instant, bool skip, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         long? jobId = null;
-        await using (var record = new NpgsqlCommand(ScheduleSql.RecordScheduleRun, connection, transaction))
+        var record = new NpgsqlCommand(ScheduleSql.RecordScheduleRun, connection, transaction);
+        await using (record.ConfigureAwait(false))
         {
             record.Parameters.Add(new() { Value = name });
             record.Parameters.Add(new() { Value = instant });
@@ -127,7 +131,8 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
             {
                 var job = new NewJob(schedule.Kind, schedule.Args) { Queue = schedule.Queue };
                 jobId = (await client.EnqueueAsync(job, transaction, cancellationToken).ConfigureAwait(false)).Job.Id;
-                await using var link = new NpgsqlCommand(ScheduleSql.SetScheduleRunJob, connection, transaction);
+                var link = new NpgsqlCommand(ScheduleSql.SetScheduleRunJob, connection, transaction);
+                await using var linkScope = link.ConfigureAwait(false);
                 link.Parameters.Add(new() { Value = name });
                 link.Parameters.Add(new() { Value = instant });
                 link.Parameters.Add(new() { Value = jobId.Value });
@@ -135,7 +140,8 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
             }
         }
 
-        await using (var advance = new NpgsqlCommand(ScheduleSql.AdvanceSchedule, connection, transaction))
+        var advance = new NpgsqlCommand(ScheduleSql.AdvanceSchedule, connection, transaction);
+        await using (advance.ConfigureAwait(false))
         {
             advance.Parameters.Add(new() { Value = name });
             advance.Parameters.Add(new() { Value = instant });
@@ -149,9 +155,11 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
 
     private async Task<(bool Paused, DateTimeOffset? LastInstant, DateTimeOffset Now)> ReadStateAsync(string name, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(ScheduleSql.SelectScheduleState);
+        var command = dataSource.CreateCommand(ScheduleSql.SelectScheduleState);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = name });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             throw new InvalidOperationException($"Schedule '{name}' is not in jobs.schedule; it is written there when a worker starts.");

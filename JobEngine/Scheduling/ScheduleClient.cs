@@ -36,8 +36,10 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
     /// <summary>Every schedule known to the database, with its next run.</summary>
     public async Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(ScheduleSql.SelectSchedules);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var command = dataSource.CreateCommand(ScheduleSql.SelectSchedules);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var schedules = new List<ScheduleInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -70,10 +72,12 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
     public async Task<long?> RunNowAsync(string name, CancellationToken cancellationToken = default)
     {
         NewJob job;
-        await using (var command = dataSource.CreateCommand(ScheduleSql.SelectScheduleJob))
+        var command = dataSource.CreateCommand(ScheduleSql.SelectScheduleJob);
+        await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new() { Value = name });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 return null;
@@ -88,8 +92,10 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
     /// <summary>Every queue that has a concurrency cap or a rate limit.</summary>
     public async Task<IReadOnlyList<QueueLimitInfo>> ListQueueLimitsAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(QueueLimitSql.SelectQueueLimits);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var command = dataSource.CreateCommand(QueueLimitSql.SelectQueueLimits);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var limits = new List<QueueLimitInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -116,7 +122,8 @@ public sealed class ScheduleClient(NpgsqlDataSource dataSource, TimeProvider tim
 
     private async Task<bool> SetPausedAsync(string name, bool paused, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(ScheduleSql.SetSchedulePaused);
+        var command = dataSource.CreateCommand(ScheduleSql.SetSchedulePaused);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = name });
         command.Parameters.Add(new() { Value = paused });
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;

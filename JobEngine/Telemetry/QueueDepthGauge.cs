@@ -56,9 +56,11 @@ public sealed class QueueDepthGauge : BackgroundService
     public async Task SampleAsync(CancellationToken cancellationToken)
     {
         var counts = new Dictionary<(string, string), long>();
-        await using (var command = _dataSource.CreateCommand(CountLiveJobsByQueueAndState))
+        var command = _dataSource.CreateCommand(CountLiveJobsByQueueAndState);
+        await using (command.ConfigureAwait(false))
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 counts[(reader.GetString(reader.GetOrdinal("queue")), reader.GetString(reader.GetOrdinal("state")))] = reader.GetInt64(reader.GetOrdinal("jobs"));
