@@ -13,6 +13,7 @@ public sealed class JobServices(
     JobIntake intake,
     JobReader reader,
     JobListing listing,
+    JobBulkActions bulk,
     KnownKinds kinds,
     JsonBody body,
     CacheStatus cacheStatus,
@@ -26,6 +27,8 @@ public sealed class JobServices(
     public JobReader Reader { get; } = reader;
     /// <summary>The keyset listing.</summary>
     public JobListing Listing { get; } = listing;
+    /// <summary>Retry and cancel of every job a filter matches.</summary>
+    public JobBulkActions Bulk { get; } = bulk;
     /// <summary>Known kinds.</summary>
     public KnownKinds Kinds { get; } = kinds;
     /// <summary>Request body reading.</summary>

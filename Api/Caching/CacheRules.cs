@@ -21,7 +21,8 @@ public static class CacheRules
     /// <summary>
     /// <c>GET /jobs/{id}</c> of a finalized job (completed, discarded, cancelled), key <c>job:v1:{id}</c>,
     /// 60 s (10 s in process). Live jobs are never stored: their state changes without the Api. A
-    /// finalized job changes only by a retry, and <c>POST /jobs/{id}/retry</c> removes the entry.
+    /// finalized job changes only by a retry: <c>POST /jobs/{id}/retry</c> removes the entry,
+    /// <c>POST /jobs/retry</c> every entry of the rule (by tag).
     /// Bypass: live jobs, unknown ids, <c>Cache-Control: no-cache</c>.
     /// </summary>
     public static readonly CacheRule FinalizedJob = new("job", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10));
@@ -57,4 +58,7 @@ public sealed record CacheRule(string Name, TimeSpan Expiration, TimeSpan LocalE
 {
     /// <summary>The HybridCache options of this rule.</summary>
     public HybridCacheEntryOptions Options { get; } = new() { Expiration = Expiration, LocalCacheExpiration = LocalExpiration };
+
+    /// <summary>Every entry is tagged with its rule's name, so a rule's entries can be removed at once.</summary>
+    public IEnumerable<string> Tags { get; } = [Name];
 }
