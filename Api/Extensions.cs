@@ -77,6 +77,7 @@ public static class ApiServices
         services.AddSingleton<JobListing>();
         services.AddSingleton<JobBulkActions>();
         services.AddSingleton<KnownKinds>();
+        services.AddSingleton<ServedQueues>();
         services.AddSingleton<StatsReader>();
         services.AddSingleton<JobServices>();
         services.AddOpenApi();

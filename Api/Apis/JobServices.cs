@@ -15,6 +15,7 @@ public sealed class JobServices(
     JobListing listing,
     JobBulkActions bulk,
     KnownKinds kinds,
+    ServedQueues queues,
     JsonBody body,
     CacheStatus cacheStatus,
     IOptionsMonitor<ApiOptions> options)
@@ -31,6 +32,8 @@ public sealed class JobServices(
     public JobBulkActions Bulk { get; } = bulk;
     /// <summary>Known kinds.</summary>
     public KnownKinds Kinds { get; } = kinds;
+    /// <summary>Which queues a live Worker serves.</summary>
+    public ServedQueues Queues { get; } = queues;
     /// <summary>Request body reading.</summary>
     public JsonBody Body { get; } = body;
     /// <summary>X-Cache and the cache metric.</summary>

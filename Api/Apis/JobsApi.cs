@@ -6,6 +6,7 @@ using Api.Http;
 using Api.Jobs;
 using JobEngine;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Api.Apis;
@@ -39,7 +40,10 @@ public static class JobsApi
         return app;
     }
 
-    /// <summary><c>POST /jobs</c>: 201 with Location for a new job, 200 with the original for a repeated <c>Idempotency-Key</c>.</summary>
+    /// <summary>
+    /// <c>POST /jobs</c>: 201 with Location for a new job, 200 with the original for a repeated
+    /// <c>Idempotency-Key</c>; a <c>Warning</c> header when no live Worker serves its queue.
+    /// </summary>
     public static async Task<Results<Created<JobView>, Ok<JobView>, ProblemHttpResult>> EnqueueJob(
         HttpContext http, JobServices services, CancellationToken cancellationToken)
     {
@@ -71,6 +75,7 @@ public static class JobsApi
             }
 
             var result = (await services.Intake.EnqueueAsync([job], caller.Name, cancellationToken))[0];
+            await WarnOfUnservedQueuesAsync(http, services, [job.Queue], cancellationToken);
             var view = JobView.From(result.Job, caller.Name);
             return result.Existing
                 ? TypedResults.Ok(view)
@@ -78,7 +83,10 @@ public static class JobsApi
         }
     }
 
-    /// <summary><c>POST /jobs/batch</c>: a JSON array of jobs; 201 with every job, in order, or a 4xx and none.</summary>
+    /// <summary>
+    /// <c>POST /jobs/batch</c>: a JSON array of jobs; 201 with every job, in order, or a 4xx and none;
+    /// a <c>Warning</c> header per queue of the batch that no live Worker serves.
+    /// </summary>
     public static async Task<Results<Created<JobView[]>, ProblemHttpResult>> EnqueueBatch(
         HttpContext http, JobServices services, CancellationToken cancellationToken)
     {
@@ -123,7 +131,17 @@ public static class JobsApi
             }
 
             var results = await services.Intake.EnqueueAsync(jobs, caller.Name, cancellationToken);
+            await WarnOfUnservedQueuesAsync(http, services, jobs.Select(j => j.Queue), cancellationToken);
             return TypedResults.Created("/jobs", results.Select(r => JobView.From(r.Job, caller.Name)).ToArray());
+        }
+    }
+
+    // The job is stored either way (a Worker may start later); the caller is told it will wait.
+    private static async Task WarnOfUnservedQueuesAsync(HttpContext http, JobServices services, IEnumerable<string> queues, CancellationToken cancellationToken)
+    {
+        foreach (var queue in await services.Queues.UnservedAsync(queues, cancellationToken))
+        {
+            http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
         }
     }
 

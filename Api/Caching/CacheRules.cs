@@ -34,6 +34,17 @@ public static class CacheRules
     /// </summary>
     public static readonly CacheRule Kinds = new("kinds", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
 
+    /// <summary>
+    /// The queues live Workers serve (<c>jobs.worker</c>), read when a job is enqueued to warn about
+    /// a queue nobody serves; key <c>served-queues:v1</c>, 5 s (2 s in process). Bypass: a queue
+    /// missing from the cached set is looked up again at once, so a Worker that just started is
+    /// seen at once; one that stopped is seen within its lease and this TTL.
+    /// </summary>
+    public static readonly CacheRule ServedQueues = new("served-queues", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2));
+
+    /// <summary>The key of <see cref="ServedQueues"/>.</summary>
+    public const string ServedQueuesKey = "served-queues:v1";
+
     /// <summary>The key of <see cref="Stats"/>.</summary>
     public const string StatsKey = "stats:v1";
 

@@ -12,6 +12,8 @@ internal static class ApiSql
     public static readonly string SelectRegisteredKinds = Admin.Get(nameof(SelectRegisteredKinds));
     public static readonly string ListJobs = Admin.Get(nameof(ListJobs));
     public static readonly string SelectTraceParent = Admin.Get(nameof(SelectTraceParent));
+    public static readonly string SelectServedQueues = Admin.Get(nameof(SelectServedQueues));
+    public static readonly string ListQueueWorkers = Admin.Get(nameof(ListQueueWorkers));
 
     public static readonly string RetryJobsBatch = Bulk.Get(nameof(RetryJobsBatch));
     public static readonly string CountRetryableJobs = Bulk.Get(nameof(CountRetryableJobs));

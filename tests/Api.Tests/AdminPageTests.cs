@@ -387,10 +387,12 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         Assert.Equal(Int(failed), cells[9]);
         Assert.Equal(((completed + failed) / 60.0).ToString("F1", CultureInfo.InvariantCulture), cells[10]);
         Assert.Equal("none", cells[11]);
+        Assert.Equal("none: jobs wait", cells[13]);
 
         var limited = await page.Locator("#queues tr[data-queue='q-admin'] td").AllTextContentsAsync();
         Assert.Equal("4", limited[11]);
         Assert.Equal("1000 / 1.0 s", limited[12]);
+        Assert.Equal("1 live", limited[13]);
 
         // A count links to that queue's jobs in that state.
         await reports.Locator("a", new() { HasTextString = Int(Count(stats, "q-reports", "discarded")) }).ClickAsync();

@@ -186,6 +186,7 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["db: producer key"] = new("GET", "/db/health", null, 403, "Authorization", Key: TestKeys.Producer),
         ["schedules: run an unknown schedule"] = new("POST", "/schedules/no-such-schedule/run", null, 404, "name"),
         ["schedules: run with a producer key"] = new("POST", "/schedules/nightly/run", null, 403, "Authorization", Key: TestKeys.Producer),
+        ["queues: producer key"] = new("GET", "/queues", null, 403, "Authorization", Key: TestKeys.Producer),
         ["queue limits: producer key"] = new("GET", "/queues/limits", null, 403, "Authorization", Key: TestKeys.Producer),
         ["trace: id letters"] = new("GET", "/admin/jobs/abc/trace", null, 400, "id"),
         ["trace: missing job"] = new("GET", "/admin/jobs/987654321/trace", null, 404, "id"),

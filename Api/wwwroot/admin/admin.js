@@ -31,6 +31,7 @@ let detailId = null;
 let detailTimer = null;
 let liveTimer = null;
 let queueLimits = null;
+let queueWorkers = null;
 
 function setStatus(text, isError) {
   $("status").textContent = text;
@@ -183,7 +184,11 @@ async function loadStats() {
   renderStateNav(sum);
   const view = route().view;
   if (view === "overview") renderOverview(stats, sum);
-  if (view === "queues") renderQueues(stats);
+  if (view === "queues") {
+    // Which Workers are live changes without anyone clicking: read with every refresh of the view.
+    queueWorkers = await api("GET", "/queues", true);
+    renderQueues(stats);
+  }
 }
 
 function jobsHref(filter) {
@@ -317,9 +322,10 @@ function renderQueues(stats) {
   const limits = new Map((queueLimits || []).map((l) => [l.queue, l]));
   const tbody = $("queues").querySelector("tbody");
   tbody.replaceChildren();
-  // A queue with limits but no job yet is listed too.
+  const workers = new Map((queueWorkers || []).map((w) => [w.queue, w.liveWorkers]));
+  // A queue with limits or a live Worker but no job yet is listed too.
   const rows = new Map((field(stats, "queues") || []).map((q) => [field(q, "queue"), q]));
-  for (const name of limits.keys()) if (!rows.has(name)) rows.set(name, {});
+  for (const name of [...limits.keys(), ...workers.keys()]) if (!rows.has(name)) rows.set(name, {});
   for (const [name, q] of [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const counts = field(q, "counts") || {};
     const row = document.createElement("tr");
@@ -337,6 +343,9 @@ function renderQueues(stats) {
     const limit = limits.get(name);
     cell(row, limit && limit.maxRunning !== null ? limit.maxRunning : "none", "num");
     cell(row, limitText(limit));
+    // A queue no live Worker serves keeps its jobs waiting: said in words, not only in colour.
+    const live = workers.get(name) || 0;
+    cell(row, live ? `${int(live)} live` : "none: jobs wait", live ? "num" : "num problem").dataset.field = "workers";
     tbody.appendChild(row);
   }
   const latency = field(stats, "latency") || {};
