@@ -331,6 +331,7 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         var page = await OpenAdminAsync(errors, "#/jobs?state=cancelled&queue=q-admin-bulk&kind=fail");
         await page.Locator("#jobs tbody tr").First.WaitForAsync();
         Assert.True(await page.IsHiddenAsync("#bulk-cancel"), "Cancel all is offered for cancelled jobs");
+        Assert.True(await page.IsVisibleAsync("#bulk-retry"), "Retry all is not offered for cancelled jobs");
 
         // The confirmation states the count; keyboard: the button is focused and Enter opens it.
         await page.FocusAsync("#bulk-retry");
@@ -362,6 +363,11 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         await page.Locator("#bulk-result", new() { HasTextString = $"{Int(targets.Length)} jobs cancelled." }).WaitForAsync();
         Assert.Equal(targets.Length, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_history WHERE id = ANY ($1) AND state = 'cancelled'", targets));
         Assert.Equal(others, await fixture.Db.ScalarAsync<string>(Others, targets));
+
+        // Completed jobs have no bulk action: none is offered.
+        await page.GotoAsync("/admin#/jobs?state=completed&queue=q-reports");
+        await page.Locator("#jobs tbody tr").First.WaitForAsync();
+        Assert.True(await page.IsHiddenAsync("#bulk-actions"));
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 

@@ -417,6 +417,8 @@ function showBulkActions(params) {
   bulkSay("");
   const state = params.get("state");
   for (const action of Object.values(bulk)) $(action.button).hidden = !!state && !action.states.includes(state);
+  // Running (and completed) jobs have no bulk action: the row is not offered at all.
+  $("bulk-actions").hidden = Object.values(bulk).every((action) => $(action.button).hidden);
   const filter = describe(listedFilter());
   $("bulk-scope").textContent = `for every job ${filter ? "where " + filter : "of every queue"}`;
 }
