@@ -75,7 +75,9 @@ public static class ApiServices
         services.AddSingleton<JobIntake>();
         services.AddSingleton<JobReader>();
         services.AddSingleton<JobListing>();
+        services.AddSingleton<JobBulkActions>();
         services.AddSingleton<KnownKinds>();
+        services.AddSingleton<ServedQueues>();
         services.AddSingleton<StatsReader>();
         services.AddSingleton<JobServices>();
         services.AddOpenApi();

@@ -13,7 +13,9 @@ public sealed class JobServices(
     JobIntake intake,
     JobReader reader,
     JobListing listing,
+    JobBulkActions bulk,
     KnownKinds kinds,
+    ServedQueues queues,
     JsonBody body,
     CacheStatus cacheStatus,
     IOptionsMonitor<ApiOptions> options)
@@ -26,8 +28,12 @@ public sealed class JobServices(
     public JobReader Reader { get; } = reader;
     /// <summary>The keyset listing.</summary>
     public JobListing Listing { get; } = listing;
+    /// <summary>Retry and cancel of every job a filter matches.</summary>
+    public JobBulkActions Bulk { get; } = bulk;
     /// <summary>Known kinds.</summary>
     public KnownKinds Kinds { get; } = kinds;
+    /// <summary>Which queues a live Worker serves.</summary>
+    public ServedQueues Queues { get; } = queues;
     /// <summary>Request body reading.</summary>
     public JsonBody Body { get; } = body;
     /// <summary>X-Cache and the cache metric.</summary>

@@ -6,12 +6,14 @@ using Api.Http;
 using Api.Jobs;
 using JobEngine;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
+using Npgsql;
 
 namespace Api.Apis;
 
 /// <summary>
 /// Jobs over HTTP: enqueue one or a batch, read one, list with filters and a cursor, cancel and
-/// retry. Producers enqueue and read their own jobs; admins do everything.
+/// retry one or every job a filter matches. Producers enqueue and read their own jobs; admins do everything.
 /// </summary>
 public static class JobsApi
 {
@@ -30,11 +32,18 @@ public static class JobsApi
         api.MapGet("", ListJobs).RequireAuthorization(ApiScopes.Admin).WithSummary("List jobs newest first, filtered, with a cursor");
         api.MapGet("/{id}", GetJob).RequireAuthorization(ApiScopes.Producer).WithSummary("One job with its attempts and errors");
         api.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(ApiScopes.Admin).WithSummary("Cancel a job that has not finished");
+        api.MapPost("/retry", RetryJobs).RequireAuthorization(ApiScopes.Admin).Accepts<BulkRequest>("application/json")
+            .WithSummary("Retry every discarded or cancelled job a filter matches, in batches; answers how many");
+        api.MapPost("/cancel", CancelJobs).RequireAuthorization(ApiScopes.Admin).Accepts<BulkRequest>("application/json")
+            .WithSummary("Cancel every available, scheduled or retryable job a filter matches, in batches; answers how many");
         api.MapPost("/{id}/retry", RetryJob).RequireAuthorization(ApiScopes.Admin).WithSummary("Run a discarded, cancelled, retryable or scheduled job again now");
         return app;
     }
 
-    /// <summary><c>POST /jobs</c>: 201 with Location for a new job, 200 with the original for a repeated <c>Idempotency-Key</c>.</summary>
+    /// <summary>
+    /// <c>POST /jobs</c>: 201 with Location for a new job, 200 with the original for a repeated
+    /// <c>Idempotency-Key</c>; a <c>Warning</c> header when no live Worker serves its queue.
+    /// </summary>
     public static async Task<Results<Created<JobView>, Ok<JobView>, ProblemHttpResult>> EnqueueJob(
         HttpContext http, JobServices services, CancellationToken cancellationToken)
     {
@@ -66,6 +75,7 @@ public static class JobsApi
             }
 
             var result = (await services.Intake.EnqueueAsync([job], caller.Name, cancellationToken))[0];
+            await WarnOfUnservedQueuesAsync(http, services, [job.Queue], cancellationToken);
             var view = JobView.From(result.Job, caller.Name);
             return result.Existing
                 ? TypedResults.Ok(view)
@@ -73,7 +83,10 @@ public static class JobsApi
         }
     }
 
-    /// <summary><c>POST /jobs/batch</c>: a JSON array of jobs; 201 with every job, in order, or a 4xx and none.</summary>
+    /// <summary>
+    /// <c>POST /jobs/batch</c>: a JSON array of jobs; 201 with every job, in order, or a 4xx and none;
+    /// a <c>Warning</c> header per queue of the batch that no live Worker serves.
+    /// </summary>
     public static async Task<Results<Created<JobView[]>, ProblemHttpResult>> EnqueueBatch(
         HttpContext http, JobServices services, CancellationToken cancellationToken)
     {
@@ -118,7 +131,17 @@ public static class JobsApi
             }
 
             var results = await services.Intake.EnqueueAsync(jobs, caller.Name, cancellationToken);
+            await WarnOfUnservedQueuesAsync(http, services, jobs.Select(j => j.Queue), cancellationToken);
             return TypedResults.Created("/jobs", results.Select(r => JobView.From(r.Job, caller.Name)).ToArray());
+        }
+    }
+
+    // The job is stored either way (a Worker may start later); the caller is told it will wait.
+    private static async Task WarnOfUnservedQueuesAsync(HttpContext http, JobServices services, IEnumerable<string> queues, CancellationToken cancellationToken)
+    {
+        foreach (var queue in await services.Queues.UnservedAsync(queues, cancellationToken))
+        {
+            http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
         }
     }
 
@@ -201,6 +224,56 @@ public static class JobsApi
         string id, JobServices services, CancellationToken cancellationToken) =>
         ActAsync(id, services, static (jobs, jobId, token) => jobs.RetryAsync(jobId, token),
             "a job that is discarded, cancelled, retryable or scheduled", cancellationToken);
+
+    /// <summary>
+    /// <c>POST /jobs/retry</c>: every discarded or cancelled job matching the filter is available
+    /// again; 200 with the count. Idempotent: a second call finds nothing to move and says 0.
+    /// </summary>
+    public static Task<Results<Ok<BulkResult>, ProblemHttpResult>> RetryJobs(
+        HttpContext http, JobServices services, CancellationToken cancellationToken) =>
+        BulkAsync(http, services, JobBulkActions.RetryStates, static (bulk, filter, dryRun, token) => bulk.RetryAsync(filter, dryRun, token), cancellationToken);
+
+    /// <summary>
+    /// <c>POST /jobs/cancel</c>: every available, scheduled or retryable job matching the filter is
+    /// cancelled; 200 with the count. Idempotent: a second call finds nothing to move and says 0.
+    /// </summary>
+    public static Task<Results<Ok<BulkResult>, ProblemHttpResult>> CancelJobs(
+        HttpContext http, JobServices services, CancellationToken cancellationToken) =>
+        BulkAsync(http, services, JobBulkActions.CancelStates, static (bulk, filter, dryRun, token) => bulk.CancelAsync(filter, dryRun, token), cancellationToken);
+
+    private static async Task<Results<Ok<BulkResult>, ProblemHttpResult>> BulkAsync(
+        HttpContext http, JobServices services, IReadOnlyList<string> states,
+        Func<JobBulkActions, BulkFilter, bool, CancellationToken, Task<BulkResult>> act, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var (document, problem) = await services.Body.ReadAsync(http.Request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        using (document)
+        {
+            var (filter, dryRun, invalid) = BulkRequest.Parse(document!.RootElement, states);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+
+            try
+            {
+                return TypedResults.Ok(await act(services.Bulk, filter!, dryRun, cancellationToken));
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // A job enqueued between a batch's check and its insert took an idempotency key the
+                // batch was reviving; that batch rolled back, the earlier ones stay done.
+                return ApiProblem.Create(StatusCodes.Status409Conflict, "Idempotency key taken meanwhile",
+                    "A job enqueued during the retry holds the idempotency key of a job being retried; the jobs moved before it stay moved.",
+                    "idempotencyKey", "no concurrent enqueue with the key of a job being retried", retryable: true);
+            }
+        }
+    }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> ActAsync(
         string id, JobServices services, Func<JobClient, long, CancellationToken, Task<JobActionResult>> act, string allowed, CancellationToken cancellationToken)

@@ -21,7 +21,8 @@ public static class CacheRules
     /// <summary>
     /// <c>GET /jobs/{id}</c> of a finalized job (completed, discarded, cancelled), key <c>job:v1:{id}</c>,
     /// 60 s (10 s in process). Live jobs are never stored: their state changes without the Api. A
-    /// finalized job changes only by a retry, and <c>POST /jobs/{id}/retry</c> removes the entry.
+    /// finalized job changes only by a retry: <c>POST /jobs/{id}/retry</c> removes the entry,
+    /// <c>POST /jobs/retry</c> every entry of the rule (by tag).
     /// Bypass: live jobs, unknown ids, <c>Cache-Control: no-cache</c>.
     /// </summary>
     public static readonly CacheRule FinalizedJob = new("job", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10));
@@ -32,6 +33,17 @@ public static class CacheRules
     /// so a Worker's new kind is accepted as soon as it is registered.
     /// </summary>
     public static readonly CacheRule Kinds = new("kinds", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// The queues live Workers serve (<c>jobs.worker</c>), read when a job is enqueued to warn about
+    /// a queue nobody serves; key <c>served-queues:v1</c>, 5 s (2 s in process). Bypass: a queue
+    /// missing from the cached set is looked up again at once, so a Worker that just started is
+    /// seen at once; one that stopped is seen within its lease and this TTL.
+    /// </summary>
+    public static readonly CacheRule ServedQueues = new("served-queues", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2));
+
+    /// <summary>The key of <see cref="ServedQueues"/>.</summary>
+    public const string ServedQueuesKey = "served-queues:v1";
 
     /// <summary>The key of <see cref="Stats"/>.</summary>
     public const string StatsKey = "stats:v1";
@@ -57,4 +69,7 @@ public sealed record CacheRule(string Name, TimeSpan Expiration, TimeSpan LocalE
 {
     /// <summary>The HybridCache options of this rule.</summary>
     public HybridCacheEntryOptions Options { get; } = new() { Expiration = Expiration, LocalCacheExpiration = LocalExpiration };
+
+    /// <summary>Every entry is tagged with its rule's name, so a rule's entries can be removed at once.</summary>
+    public IEnumerable<string> Tags { get; } = [Name];
 }

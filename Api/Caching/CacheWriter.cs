@@ -16,7 +16,7 @@ public sealed class CacheWriter(HybridCache cache, ILogger<CacheWriter> logger)
         ArgumentNullException.ThrowIfNull(rule);
         try
         {
-            await cache.SetAsync(key, value, rule.Options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await cache.SetAsync(key, value, rule.Options, rule.Tags, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -31,6 +31,20 @@ public sealed class CacheWriter(HybridCache cache, ILogger<CacheWriter> logger)
         try
         {
             await cache.RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Cache removal of rule {Rule} failed: {Reason}", rule.Name, e.Message);
+        }
+    }
+
+    /// <summary>Removes every entry of <paramref name="rule"/> (HybridCache tag invalidation: one write, whatever the number of entries).</summary>
+    public async ValueTask RemoveRuleAsync(CacheRule rule, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        try
+        {
+            await cache.RemoveByTagAsync(rule.Name, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -52,3 +52,27 @@ SELECT trace_parent FROM jobs.job WHERE id = $1
 UNION ALL
 SELECT trace_parent FROM jobs.job_history WHERE id = $1
 LIMIT 1;
+
+-- name: SelectServedQueues
+-- Every queue some live Worker serves: one that heartbeated within its lease (migration 11). The
+-- table has a row per Worker process, so this reads a handful of rows.
+SELECT DISTINCT unnest(queues)
+FROM jobs.worker
+WHERE heartbeat_at > now() - lease_ms * interval '1 millisecond';
+
+-- name: ListQueueWorkers
+-- Per queue, how many live Workers serve it: the queues that hold jobs (the count tables, as
+-- GET /stats reads them) and the queues a live Worker serves, with or without jobs.
+WITH live AS (
+    SELECT worker_id, unnest(queues) AS queue
+    FROM jobs.worker
+    WHERE heartbeat_at > now() - lease_ms * interval '1 millisecond'
+), with_jobs AS (
+    SELECT queue FROM jobs.job_count GROUP BY queue, state HAVING sum(n) <> 0
+)
+SELECT queue, count(DISTINCT worker_id) AS live_workers
+FROM (SELECT queue, worker_id FROM live
+      UNION ALL
+      SELECT queue, NULL FROM with_jobs) AS q
+GROUP BY queue
+ORDER BY queue;

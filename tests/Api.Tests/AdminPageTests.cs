@@ -313,6 +313,65 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task Retry_all_and_cancel_all_confirm_the_count_and_move_exactly_the_listed_jobs()
+    {
+        // q-admin-bulk, which no Worker serves: cancelled and discarded jobs of two kinds.
+        await fixture.Db.ExecuteAsync("""
+            INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at, finalized_at, errors)
+            SELECT nextval(pg_get_serial_sequence('jobs.job', 'id')), (CASE WHEN i % 4 = 0 THEN 'discarded' ELSE 'cancelled' END)::jobs.job_state,
+                   'q-admin-bulk', CASE WHEN i % 3 = 0 THEN 'noop' ELSE 'fail' END, '{}', 5, 1, 1, now(), now(), now(), '[]'
+            FROM generate_series(1, 600) AS i
+            """);
+        const string Listed = "queue = 'q-admin-bulk' AND state = 'cancelled' AND kind = 'fail'";
+        var targets = await fixture.Db.ScalarAsync<long[]>($"SELECT array_agg(id) FROM jobs.job_history WHERE {Listed}");
+        const string Others = "SELECT string_agg(id || state::text, ',' ORDER BY id) FROM jobs.job_all WHERE queue = 'q-admin-bulk' AND NOT (id = ANY ($1))";
+        var others = await fixture.Db.ScalarAsync<string>(Others, targets);
+
+        var errors = new List<string>();
+        var page = await OpenAdminAsync(errors, "#/jobs?state=cancelled&queue=q-admin-bulk&kind=fail");
+        await page.Locator("#jobs tbody tr").First.WaitForAsync();
+        Assert.True(await page.IsHiddenAsync("#bulk-cancel"), "Cancel all is offered for cancelled jobs");
+        Assert.True(await page.IsVisibleAsync("#bulk-retry"), "Retry all is not offered for cancelled jobs");
+
+        // The confirmation states the count; keyboard: the button is focused and Enter opens it.
+        await page.FocusAsync("#bulk-retry");
+        await page.Keyboard.PressAsync("Enter");
+        var question = page.Locator("#bulk-question");
+        await question.WaitForAsync();
+        Assert.Equal($"Retry {Int(targets.Length)} cancelled jobs where queue = q-admin-bulk, kind = fail?", await question.TextContentAsync());
+        var folder = Path.Combine(WorkerProcess.RepositoryRoot(), "tests", "Api.Tests", "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "jobs-retry-all-confirmation.png") });
+        await page.ClickAsync("#bulk-confirm");
+        await page.Locator("#bulk-result", new() { HasTextString = $"{Int(targets.Length)} jobs retried." }).WaitForAsync();
+
+        Assert.Equal(targets.Length, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE id = ANY ($1) AND state = 'available'", targets));
+        Assert.Equal(others, await fixture.Db.ScalarAsync<string>(Others, targets));
+        await page.Locator("#jobs-summary", new() { HasTextString = "0 jobs shown" }).WaitForAsync();
+
+        // Cancel all on the queue and kind: exactly the jobs just retried, the only live ones there.
+        await page.GotoAsync("/admin#/jobs?queue=q-admin-bulk&kind=fail");
+        await page.Locator("#jobs tbody tr").First.WaitForAsync();
+        await page.ClickAsync("#bulk-cancel");
+        await question.WaitForAsync();
+        Assert.Equal($"Cancel {Int(targets.Length)} available, scheduled, retryable jobs where queue = q-admin-bulk, kind = fail?", await question.TextContentAsync());
+        await page.ClickAsync("#bulk-keep");
+        Assert.True(await page.IsHiddenAsync("#bulk-dialog"));
+        Assert.Equal(targets.Length, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE id = ANY ($1)", targets));
+        await page.ClickAsync("#bulk-cancel");
+        await page.ClickAsync("#bulk-confirm");
+        await page.Locator("#bulk-result", new() { HasTextString = $"{Int(targets.Length)} jobs cancelled." }).WaitForAsync();
+        Assert.Equal(targets.Length, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_history WHERE id = ANY ($1) AND state = 'cancelled'", targets));
+        Assert.Equal(others, await fixture.Db.ScalarAsync<string>(Others, targets));
+
+        // Completed jobs have no bulk action: none is offered.
+        await page.GotoAsync("/admin#/jobs?state=completed&queue=q-reports");
+        await page.Locator("#jobs tbody tr").First.WaitForAsync();
+        Assert.True(await page.IsHiddenAsync("#bulk-actions"));
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task The_queues_view_shows_each_queue_with_its_counts_throughput_and_limits()
     {
         var errors = new List<string>();
@@ -334,10 +393,12 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         Assert.Equal(Int(failed), cells[9]);
         Assert.Equal(((completed + failed) / 60.0).ToString("F1", CultureInfo.InvariantCulture), cells[10]);
         Assert.Equal("none", cells[11]);
+        Assert.Equal("none: jobs wait", cells[13]);
 
         var limited = await page.Locator("#queues tr[data-queue='q-admin'] td").AllTextContentsAsync();
         Assert.Equal("4", limited[11]);
         Assert.Equal("1000 / 1.0 s", limited[12]);
+        Assert.Equal("1 live", limited[13]);
 
         // A count links to that queue's jobs in that state.
         await reports.Locator("a", new() { HasTextString = Int(Count(stats, "q-reports", "discarded")) }).ClickAsync();

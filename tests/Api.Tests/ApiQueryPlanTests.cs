@@ -55,6 +55,28 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
         Assert.True(QueryPlans.UsesOnly(scans, index, liveTableScanned), $"filter {filter}: {string.Join(", ", scans)}");
     }
 
+    // A bulk batch walks an index downwards from the cursor, a batch of ids at a time, and finds
+    // each row it moves by index: never a sequential scan of the history, however big. A retry
+    // always filters on the few finished states (discarded, cancelled; most of the history is
+    // completed), so (state, id) is its walk whatever else it filters on.
+    public static TheoryData<string, string?, string?, string?, string, bool> BulkBatches() => new()
+    {
+        { nameof(ApiSql.RetryJobsBatch), "discarded", null, null, "job_history_*_state_id_idx", false },
+        { nameof(ApiSql.RetryJobsBatch), null, "q7", null, "job_history_*_state_id_idx", false },
+        { nameof(ApiSql.RetryJobsBatch), null, null, "k7", "job_history_*_state_id_idx", false },
+        { nameof(ApiSql.CancelJobsBatch), null, "default", null, "job_pkey", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(BulkBatches))]
+    public async Task A_bulk_batch_reads_the_filters_index(string query, string? state, string? queue, string? kind, string index, bool liveTableScanned)
+    {
+        var scans = await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query),
+            [Text(state), Text(queue), Text(kind), new() { Value = long.MaxValue }, new() { Value = Api.Jobs.JobBulkActions.BatchSize }]);
+
+        Assert.True(QueryPlans.UsesOnly(scans, index, liveTableScanned), $"{query} {state}/{queue}/{kind}: {string.Join(", ", scans)}");
+    }
+
     [Theory]
     [InlineData(nameof(ApiSql.CountByQueueAndState))]
     [InlineData(nameof(ApiSql.FinishedPerMinute))]

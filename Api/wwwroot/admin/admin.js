@@ -31,17 +31,19 @@ let detailId = null;
 let detailTimer = null;
 let liveTimer = null;
 let queueLimits = null;
+let queueWorkers = null;
 
 function setStatus(text, isError) {
   $("status").textContent = text;
   $("status").className = isError ? "error" : "";
 }
 
-async function api(method, path, fresh) {
+async function api(method, path, fresh, json) {
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(keyName) };
   // Figures polled every 2 s come from the Api's short cache; actions and what follows them are read fresh.
   if (fresh) headers["Cache-Control"] = "no-cache";
-  const response = await fetch(path, { method, headers });
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const problem = body || {};
@@ -182,7 +184,11 @@ async function loadStats() {
   renderStateNav(sum);
   const view = route().view;
   if (view === "overview") renderOverview(stats, sum);
-  if (view === "queues") renderQueues(stats);
+  if (view === "queues") {
+    // Which Workers are live changes without anyone clicking: read with every refresh of the view.
+    queueWorkers = await api("GET", "/queues", true);
+    renderQueues(stats);
+  }
 }
 
 function jobsHref(filter) {
@@ -316,9 +322,10 @@ function renderQueues(stats) {
   const limits = new Map((queueLimits || []).map((l) => [l.queue, l]));
   const tbody = $("queues").querySelector("tbody");
   tbody.replaceChildren();
-  // A queue with limits but no job yet is listed too.
+  const workers = new Map((queueWorkers || []).map((w) => [w.queue, w.liveWorkers]));
+  // A queue with limits or a live Worker but no job yet is listed too.
   const rows = new Map((field(stats, "queues") || []).map((q) => [field(q, "queue"), q]));
-  for (const name of limits.keys()) if (!rows.has(name)) rows.set(name, {});
+  for (const name of [...limits.keys(), ...workers.keys()]) if (!rows.has(name)) rows.set(name, {});
   for (const [name, q] of [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const counts = field(q, "counts") || {};
     const row = document.createElement("tr");
@@ -336,6 +343,9 @@ function renderQueues(stats) {
     const limit = limits.get(name);
     cell(row, limit && limit.maxRunning !== null ? limit.maxRunning : "none", "num");
     cell(row, limitText(limit));
+    // A queue no live Worker serves keeps its jobs waiting: said in words, not only in colour.
+    const live = workers.get(name) || 0;
+    cell(row, live ? `${int(live)} live` : "none: jobs wait", live ? "num" : "num problem").dataset.field = "workers";
     tbody.appendChild(row);
   }
   const latency = field(stats, "latency") || {};
@@ -370,7 +380,83 @@ async function loadFailures() {
 
 async function showJobs(params) {
   for (const name of ["state", "queue", "kind"]) $("filter-" + name).value = params.get(name) || "";
+  showBulkActions(params);
   await loadJobs(false);
+}
+
+// ---- Bulk actions: POST /jobs/retry and /jobs/cancel on the filter the list shows ----------
+
+// The states each bulk action takes jobs from (the Api refuses the others).
+const bulk = {
+  retry: { states: ["discarded", "cancelled"], button: "bulk-retry", verb: "Retry", done: "retried" },
+  cancel: { states: ["available", "scheduled", "retryable"], button: "bulk-cancel", verb: "Cancel", done: "cancelled" },
+};
+let bulkPending = null;
+
+// Its own line: the live refresh rewrites the page's status every 2 s.
+function bulkSay(message, isError) {
+  $("bulk-result").textContent = message;
+  $("bulk-result").className = isError ? "problem" : "";
+}
+
+// The filter of the list on screen (the route's, not the form's: a field typed but not applied is not the list).
+function listedFilter() {
+  const params = route().params;
+  const filter = {};
+  for (const name of ["state", "queue", "kind"]) {
+    if (params.get(name)) filter[name] = params.get(name);
+  }
+  return filter;
+}
+
+function describe(filter) {
+  return Object.entries(filter).map(([k, v]) => `${k} = ${v}`).join(", ");
+}
+
+function showBulkActions(params) {
+  bulkSay("");
+  const state = params.get("state");
+  for (const action of Object.values(bulk)) $(action.button).hidden = !!state && !action.states.includes(state);
+  // Running (and completed) jobs have no bulk action: the row is not offered at all.
+  $("bulk-actions").hidden = Object.values(bulk).every((action) => $(action.button).hidden);
+  const filter = describe(listedFilter());
+  $("bulk-scope").textContent = `for every job ${filter ? "where " + filter : "of every queue"}`;
+}
+
+async function askBulk(name) {
+  const action = bulk[name];
+  const filter = listedFilter();
+  try {
+    const { count } = await api("POST", `/jobs/${name}`, true, { ...filter, dryRun: true });
+    const { state, ...others } = filter;
+    const states = state || action.states.join(", ");
+    const where = describe(others);
+    if (count === 0) {
+      bulkSay(`No ${states} job${where ? " where " + where : ""}: nothing to ${name}.`);
+      return;
+    }
+    bulkPending = { name, filter };
+    $("bulk-question").textContent = `${action.verb} ${int(count)} ${states} job${count === 1 ? "" : "s"}${where ? " where " + where : ""}?`;
+    $("bulk-confirm").textContent = `${action.verb} ${int(count)} job${count === 1 ? "" : "s"}`;
+    $("bulk-dialog").showModal();
+    $("bulk-keep").focus();
+  } catch (e) {
+    bulkSay(e.message, true);
+  }
+}
+
+async function runBulk() {
+  $("bulk-dialog").close();
+  if (!bulkPending) return;
+  const { name, filter } = bulkPending;
+  bulkPending = null;
+  try {
+    const { count } = await api("POST", `/jobs/${name}`, true, filter);
+    bulkSay(`${int(count)} job${count === 1 ? "" : "s"} ${bulk[name].done}.`);
+    await Promise.all([loadStats(), loadJobs(false)]);
+  } catch (e) {
+    bulkSay(e.message, true);
+  }
 }
 
 function filterQuery() {
@@ -625,6 +711,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("more").addEventListener("click", () => loadJobs(true).catch((e) => setStatus(e.message, true)));
   $("cancel").addEventListener("click", () => act("cancel"));
   $("retry").addEventListener("click", () => act("retry"));
+  $("bulk-retry").addEventListener("click", () => askBulk("retry"));
+  $("bulk-cancel").addEventListener("click", () => askBulk("cancel"));
+  $("bulk-confirm").addEventListener("click", runBulk);
+  $("bulk-keep").addEventListener("click", () => {
+    bulkPending = null;
+    $("bulk-dialog").close();
+  });
   window.addEventListener("hashchange", () => {
     render();
     $("main").focus({ preventScroll: true });

@@ -1,0 +1,81 @@
+using Api.Caching;
+using Api.Sql;
+using Microsoft.Extensions.Caching.Hybrid;
+using Npgsql;
+
+namespace Api.Jobs;
+
+/// <summary>One queue and how many live Workers serve it.</summary>
+/// <param name="Queue">The queue.</param>
+/// <param name="LiveWorkers">Worker processes that heartbeated within their lease and serve it.</param>
+/// <param name="Served">True when at least one does: a job sent to it will be claimed.</param>
+public sealed record QueueWorkers(string Queue, long LiveWorkers, bool Served);
+
+/// <summary>
+/// Which queues a live Worker serves (<c>jobs.worker</c>, migration 11: a Worker is live while its
+/// last heartbeat is younger than its lease), so the Api can say that a job sent to a queue nobody
+/// serves will wait, instead of leaving it <c>available</c> without a word. The set read on enqueue
+/// is cached under <see cref="CacheRules.ServedQueues"/>.
+/// </summary>
+public sealed class ServedQueues(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, CacheStatus status)
+{
+    /// <summary>
+    /// The <c>Warning</c> header value (RFC 7234's syntax, code 199: miscellaneous) for a job sent to
+    /// <paramref name="queue"/> that no live Worker serves. The name is percent-encoded, so the
+    /// value stays ASCII whatever the queue is called.
+    /// </summary>
+    public static string WarningFor(string queue) =>
+        $"199 - \"no live Worker serves queue {Uri.EscapeDataString(queue)}: the job waits until one does\"";
+
+    /// <summary>The queues of <paramref name="queues"/> no live Worker serves, each once, in order.</summary>
+    public async Task<IReadOnlyList<string>> UnservedAsync(IEnumerable<string> queues, CancellationToken cancellationToken)
+    {
+        var read = false;
+        var served = await cache.GetOrComputeAsync(CacheRules.ServedQueuesKey, CacheRules.ServedQueues, async token =>
+        {
+            read = true;
+            return await ReadServedAsync(token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        var wanted = queues.Distinct(StringComparer.Ordinal).ToList();
+        var unserved = wanted.Where(q => !served.Contains(q)).ToList();
+        if (unserved.Count == 0 || read)
+        {
+            status.Record(CacheRules.ServedQueues, read ? CacheOutcome.Miss : CacheOutcome.Hit);
+            return unserved;
+        }
+
+        // A queue not in the cached set may have a Worker that started since: look once more.
+        status.Record(CacheRules.ServedQueues, CacheOutcome.Bypass);
+        served = await ReadServedAsync(cancellationToken).ConfigureAwait(false);
+        await writer.SetAsync(CacheRules.ServedQueuesKey, served, CacheRules.ServedQueues, cancellationToken).ConfigureAwait(false);
+        return [.. unserved.Where(q => !served.Contains(q))];
+    }
+
+    /// <summary>Every queue that holds jobs or that a live Worker serves, with its live Workers, read fresh.</summary>
+    public async Task<IReadOnlyList<QueueWorkers>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(ApiSql.ListQueueWorkers);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var queues = new List<QueueWorkers>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var live = reader.GetInt64(1);
+            queues.Add(new(reader.GetString(0), live, live > 0));
+        }
+
+        return queues;
+    }
+
+    private async Task<HashSet<string>> ReadServedAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(ApiSql.SelectServedQueues);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var served = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            served.Add(reader.GetString(0));
+        }
+
+        return served;
+    }
+}
