@@ -31,6 +31,7 @@ public static class JobEngineServiceCollectionExtensions
         services.TryAddSingleton<ListenConnectionFactory>();
         services.TryAddSingleton<JobClient>();
         services.TryAddSingleton<Scheduling.ScheduleClient>();
+        services.TryAddSingleton<Queues.QueuePauses>();
         services.TryAddSingleton<Health.DatabaseHealthClient>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

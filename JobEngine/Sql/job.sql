@@ -55,7 +55,8 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- jobs are counted from jobs.job_count (kept in the same transaction as every claim and finish).
 -- A queue without a row pays one primary-key lookup. The candidates use the constant LIMIT $2 (a
 -- LIMIT computed in the query would cost the planner its index-ordered plan); only the first n are
--- claimed. The claim writes no index (migration 12): job_claim_idx holds every live job, so the
+-- claimed. A paused queue (a row in jobs.queue_pause, migration 13) yields nothing: one
+-- primary-key probe per claim. The claim writes no index (migration 12): job_claim_idx holds every live job, so the
 -- running ones at the head of the queue are read and passed over, and the UPDATE changes no
 -- indexed column, which makes it a heap-only update.
 WITH lim AS (
@@ -74,6 +75,7 @@ WITH lim AS (
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
       AND run_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS p WHERE p.queue = $1)
     ORDER BY priority, run_at, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
