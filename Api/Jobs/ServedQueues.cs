@@ -5,11 +5,12 @@ using Npgsql;
 
 namespace Api.Jobs;
 
-/// <summary>One queue and how many live Workers serve it.</summary>
+/// <summary>One queue, how many live Workers serve it, and whether it is paused.</summary>
 /// <param name="Queue">The queue.</param>
 /// <param name="LiveWorkers">Worker processes that heartbeated within their lease and serve it.</param>
-/// <param name="Served">True when at least one does: a job sent to it will be claimed.</param>
-public sealed record QueueWorkers(string Queue, long LiveWorkers, bool Served);
+/// <param name="Served">True when at least one does: a job sent to it will be claimed (unless the queue is paused).</param>
+/// <param name="Paused">True when an operator paused it (<c>POST /queues/{name}/pause</c>): no Worker claims its jobs.</param>
+public sealed record QueueWorkers(string Queue, long LiveWorkers, bool Served, bool Paused);
 
 /// <summary>
 /// Which queues a live Worker serves (<c>jobs.worker</c>, migration 11: a Worker is live while its
@@ -59,8 +60,8 @@ public sealed class ServedQueues(NpgsqlDataSource dataSource, HybridCache cache,
         var queues = new List<QueueWorkers>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var live = reader.GetInt64(1);
-            queues.Add(new(reader.GetString(0), live, live > 0));
+            var live = reader.GetInt64(reader.GetOrdinal("live_workers"));
+            queues.Add(new(reader.GetString(reader.GetOrdinal("queue")), live, live > 0, reader.GetBoolean(reader.GetOrdinal("paused"))));
         }
 
         return queues;

@@ -61,8 +61,9 @@ FROM jobs.worker
 WHERE heartbeat_at > now() - lease_ms * interval '1 millisecond';
 
 -- name: ListQueueWorkers
--- Per queue, how many live Workers serve it: the queues that hold jobs (the count tables, as
--- GET /stats reads them) and the queues a live Worker serves, with or without jobs.
+-- Per queue, how many live Workers serve it and whether it is paused: the queues that hold jobs
+-- (the count tables, as GET /stats reads them), the queues a live Worker serves, with or without
+-- jobs, and the paused ones (migration 13).
 WITH live AS (
     SELECT worker_id, unnest(queues) AS queue
     FROM jobs.worker
@@ -70,9 +71,12 @@ WITH live AS (
 ), with_jobs AS (
     SELECT queue FROM jobs.job_count GROUP BY queue, state HAVING sum(n) <> 0
 )
-SELECT queue, count(DISTINCT worker_id) AS live_workers
+SELECT q.queue, count(DISTINCT q.worker_id) AS live_workers,
+       EXISTS (SELECT 1 FROM jobs.queue_pause AS p WHERE p.queue = q.queue) AS paused
 FROM (SELECT queue, worker_id FROM live
       UNION ALL
-      SELECT queue, NULL FROM with_jobs) AS q
-GROUP BY queue
-ORDER BY queue;
+      SELECT queue, NULL FROM with_jobs
+      UNION ALL
+      SELECT queue, NULL FROM jobs.queue_pause) AS q
+GROUP BY q.queue
+ORDER BY q.queue;

@@ -400,6 +400,20 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         Assert.Equal("1000 / 1.0 s", limited[12]);
         Assert.Equal("1 live", limited[13]);
 
+        // Pause from the page: every Worker's claim skips the queue (jobs.queue_pause), the row says
+        // so, and Resume takes it back.
+        var pauseCell = reports.Locator("td[data-field='pause']");
+        await pauseCell.Locator("button", new() { HasTextString = "Pause" }).ClickAsync();
+        await pauseCell.Locator("button", new() { HasTextString = "Resume" }).WaitForAsync();
+        Assert.StartsWith("paused", await pauseCell.TextContentAsync(), StringComparison.Ordinal);
+        Assert.Equal(1L, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.queue_pause WHERE queue = 'q-reports'"));
+        var folder = Path.Combine(WorkerProcess.RepositoryRoot(), "tests", "Api.Tests", "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "queues-paused.png") });
+        await pauseCell.Locator("button", new() { HasTextString = "Resume" }).ClickAsync();
+        await pauseCell.Locator("button", new() { HasTextString = "Pause" }).WaitForAsync();
+        Assert.Equal(0L, await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.queue_pause WHERE queue = 'q-reports'"));
+
         // A count links to that queue's jobs in that state.
         await reports.Locator("a", new() { HasTextString = Int(Count(stats, "q-reports", "discarded")) }).ClickAsync();
         await page.Locator("#jobs tbody tr").First.WaitForAsync();

@@ -60,4 +60,30 @@ public sealed class ServedQueuesTests(ApiFixture api) : IClassFixture<ApiFixture
         Assert.Equal((0, false), queues["q-list-waiting"]);
         await (await api.Producer.GetAsync("/queues")).AssertProblemAsync(HttpStatusCode.Forbidden, "Authorization");
     }
+
+    [Fact]
+    public async Task Pause_and_resume_over_http_are_idempotent_and_shown_by_get_queues()
+    {
+        async Task<(bool Paused, bool Changed)> PostAsync(string path)
+        {
+            var response = await api.Admin.PostJsonAsync(path, "");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.BodyAsync();
+            return (body.GetProperty("paused").GetBoolean(), body.GetProperty("changed").GetBoolean());
+        }
+
+        async Task<bool> PausedInListAsync() =>
+            (await (await api.Admin.GetAsync("/queues")).BodyAsync()).EnumerateArray()
+                .Single(q => q.GetProperty("queue").GetString() == "q-paused-http").GetProperty("paused").GetBoolean();
+
+        Assert.Equal((true, true), await PostAsync("/queues/q-paused-http/pause"));
+        Assert.Equal((true, false), await PostAsync("/queues/q-paused-http/pause"));
+        Assert.True(await PausedInListAsync());
+        Assert.Equal("q-paused-http", await api.Db.ScalarAsync<string>("SELECT queue FROM jobs.queue_pause WHERE paused_by IS NOT NULL AND queue = 'q-paused-http'"));
+
+        Assert.Equal((false, true), await PostAsync("/queues/q-paused-http/resume"));
+        Assert.Equal((false, false), await PostAsync("/queues/q-paused-http/resume"));
+        Assert.Equal(0L, await api.Db.ScalarAsync<long>("SELECT count(*) FROM jobs.queue_pause WHERE queue = 'q-paused-http'"));
+        await (await api.Producer.PostJsonAsync("/queues/q-paused-http/pause", "")).AssertProblemAsync(HttpStatusCode.Forbidden, "Authorization");
+    }
 }

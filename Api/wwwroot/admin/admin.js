@@ -323,6 +323,7 @@ function renderQueues(stats) {
   const tbody = $("queues").querySelector("tbody");
   tbody.replaceChildren();
   const workers = new Map((queueWorkers || []).map((w) => [w.queue, w.liveWorkers]));
+  const paused = new Set((queueWorkers || []).filter((w) => w.paused).map((w) => w.queue));
   // A queue with limits or a live Worker but no job yet is listed too.
   const rows = new Map((field(stats, "queues") || []).map((q) => [field(q, "queue"), q]));
   for (const name of [...limits.keys(), ...workers.keys()]) if (!rows.has(name)) rows.set(name, {});
@@ -346,6 +347,11 @@ function renderQueues(stats) {
     // A queue no live Worker serves keeps its jobs waiting: said in words, not only in colour.
     const live = workers.get(name) || 0;
     cell(row, live ? `${int(live)} live` : "none: jobs wait", live ? "num" : "num problem").dataset.field = "workers";
+    // Paused: no Worker claims its jobs until it is resumed; jobs sent to it wait.
+    const isPaused = paused.has(name);
+    const pause = cell(row, isPaused ? "paused " : "", isPaused ? "problem" : "");
+    pause.dataset.field = "pause";
+    pause.appendChild(actionButton(isPaused ? "Resume" : "Pause", () => queueAction(name, isPaused ? "resume" : "pause")));
     tbody.appendChild(row);
   }
   const latency = field(stats, "latency") || {};
@@ -608,6 +614,16 @@ async function loadSchedules() {
   if (!schedules.length) {
     const row = tbody.appendChild(document.createElement("tr"));
     cell(row, "No schedule: schedules are declared in the Workers' configuration (Jobs:Schedules).").colSpan = 10;
+  }
+}
+
+async function queueAction(name, action) {
+  try {
+    await api("POST", `/queues/${encodeURIComponent(name)}/${action}`);
+    setStatus(`Queue ${name}: ${action} done.`);
+    await loadStats();
+  } catch (e) {
+    setStatus(e.message, true);
   }
 }
 
