@@ -59,7 +59,8 @@ internal static class BenchRunner
 
         await Step("drain", () => drain.RunAsync(contenders, token)).ConfigureAwait(false);
         await Step("ceiling", () => new CeilingScenario(env, plan, results).RunAsync(ours, token)).ConfigureAwait(false);
-        await Step("steady", () => new SteadyScenario(env, plan, results).RunAsync(contenders, token)).ConfigureAwait(false);
+        // Start latencies of ours are read from the jobs' rows, which a run without history deletes.
+        await Step("steady", () => new SteadyScenario(env, plan, results).RunAsync([.. contenders.Where(c => c.Name != Ours.NoHistoryName)], token)).ConfigureAwait(false);
         await Step("scale", () => new ScaleScenario(plan, results, drain).RunAsync(contenders, token)).ConfigureAwait(false);
         BenchDatabase? aged = null;
         await Step("ageing", async () => aged = await new AgeingScenario(env, plan, results, drain).RunAsync(ours, token).ConfigureAwait(false)).ConfigureAwait(false);
