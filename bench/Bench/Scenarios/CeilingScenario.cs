@@ -19,7 +19,9 @@ namespace Bench.Scenarios;
 /// </summary>
 internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Results results)
 {
-    private static readonly string FinishJobsInPlace = SqlFile.Load(typeof(CeilingScenario).Assembly, "ceiling_before.sql").Get(nameof(FinishJobsInPlace));
+    private static readonly IReadOnlyDictionary<string, string> BeforeSql = SqlFile.Load(typeof(CeilingScenario).Assembly, "ceiling_before.sql");
+    private static readonly string FinishJobsInPlace = BeforeSql.Get(nameof(FinishJobsInPlace));
+    private static readonly string AddQueuePauseTable = BeforeSql.Get(nameof(AddQueuePauseTable));
 
     private enum Storage
     {
@@ -75,6 +77,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         if (storage == Storage.Before)
         {
             await ours.MigrateAsync(db, ["rollback", "8"], cancellationToken).ConfigureAwait(false);
+            await db.ExecuteAsync(AddQueuePauseTable, cancellationToken).ConfigureAwait(false);
         }
 
         await using var source = NpgsqlDataSource.Create(db.AppConnection);

@@ -1,6 +1,12 @@
 -- The finish statement of the engine before issue 18 (jobs finalized in place, in one table
 -- with the admin listing's indexes), kept so the ceiling scenario can run today's schema
--- (migration 8) beside the new one in the same run. Its ClaimJobs is the engine's, unchanged.
+-- (migration 8) beside the new one in the same run. Its ClaimJobs is the engine's, unchanged,
+-- on migration 8's tables plus the empty pause table it reads (AddQueuePauseTable).
+
+-- name: AddQueuePauseTable
+-- Migration 13's table, empty: today's claim asks it whether the queue is paused.
+CREATE TABLE jobs.queue_pause (queue text PRIMARY KEY, paused_at timestamptz NOT NULL DEFAULT now(), paused_by text);
+GRANT SELECT ON jobs.queue_pause TO jobs_app;
 
 -- name: FinishJobsInPlace
 -- Writes the outcome of many runs at once. A run whose attempt no longer matches (its lease
