@@ -53,7 +53,7 @@ SELECT name, setting, coalesce(unit, '')
 FROM pg_settings
 WHERE name IN ('server_version', 'shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
                'wal_level', 'max_wal_size', 'work_mem', 'maintenance_work_mem', 'effective_cache_size',
-               'checkpoint_timeout', 'autovacuum', 'jit', 'shared_preload_libraries')
+               'checkpoint_timeout', 'autovacuum', 'autovacuum_naptime', 'jit', 'shared_preload_libraries')
 ORDER BY name;
 
 -- name: PlainCreateIndexes
