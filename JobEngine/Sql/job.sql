@@ -99,10 +99,12 @@ WITH lim AS (
 SELECT * FROM claimed;
 
 -- name: MillisecondsUntilNextScheduledJob
--- How long until the earliest future job of the queues $1 is due, so the producer sleeps exactly
--- that long. Only scheduled and retryable jobs have a run_at in the future (every other write sets
--- it to now() or earlier), so one probe of job_claim_idx per queue and priority finds it: the
--- first entry past now(), never the backlog of due jobs before it.
+-- How long until the earliest scheduled or retryable job of the queues $1 is due, so the producer
+-- sleeps exactly that long; negative when one is due already (it claims again at once). Only such
+-- jobs have a run_at in the future (every other write sets it to now() or earlier), so one probe
+-- of job_claim_idx per queue and priority finds it, starting a second back: a job that fell due
+-- between the claim that missed it and this statement is found, and the due backlog before that
+-- second is never read (the claim takes it). A paused queue has nothing to wait for.
 SELECT extract(epoch FROM min(next.run_at) - now()) * 1000
 FROM unnest($1::text[]) AS q (queue)
 CROSS JOIN generate_series(0, 9) AS p (priority)
@@ -111,10 +113,11 @@ CROSS JOIN LATERAL (
     FROM jobs.job AS j
     WHERE j.queue = q.queue
       AND j.priority = p.priority
-      AND j.run_at > now()
+      AND j.run_at > now() - interval '1 second'
       AND j.state IN ('scheduled', 'retryable')
     ORDER BY j.run_at
-    LIMIT 1) AS next;
+    LIMIT 1) AS next
+WHERE NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS paused WHERE paused.queue = q.queue);
 
 -- name: DisableNestedLoopsForThisTransaction
 -- Sent first in the round trips that join jobs.job to a list of ids (ScheduleRetries, FinishJobs,
