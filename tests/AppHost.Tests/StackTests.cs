@@ -119,14 +119,19 @@ public sealed class StackTests(StackFixture stack, ITestOutputHelper output) : I
         // A job posted now, and its trace: the request in the Api, the insert beneath it, the run in a Worker.
         using var http = stack.App.CreateHttpClient("api");
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.AdminKey);
-        using var response = await http.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { } });
+        // Our own trace id on the request, so the row is this request's and not an earlier test's POST.
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = JsonContent.Create(new { kind = "noop", args = new { } }) };
+        post.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await http.SendAsync(post);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         await page.GotoAsync(new Uri(stack.Dashboard, "/traces").ToString());
         try
         {
             // The search box's own input (the Fluent element wrapping it answers to the same placeholder).
             await page.Locator("input[name='traces-search']").First.FillAsync("POST /jobs");
-            var trace = page.GetByText("api: POST /jobs").First;
+            // The list shows a trace by its id's first seven digits.
+            var trace = page.GetByRole(AriaRole.Row).Filter(new() { HasText = traceId[..7] }).GetByText("api: POST /jobs");
             await trace.ClickAsync();
             await Assertions.Expect(page.GetByText("job noop").First).ToBeVisibleAsync();
             // The Api's INSERT, as Npgsql names its spans: after the database system.
