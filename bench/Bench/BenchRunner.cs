@@ -54,6 +54,13 @@ internal static class BenchRunner
             results.Settings[c.Name] = c.Settings;
         }
 
+        // BENCH_DRAIN_JOBS makes each drain longer, e.g. to attach dotnet-trace to a Worker (bench/profile.sh).
+        if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_DRAIN_JOBS"), out var drainJobs) && drainJobs > 0)
+        {
+            plan = plan with { DrainJobs = drainJobs };
+            results.Notes.Add($"- drains of {drainJobs:N0} jobs (BENCH_DRAIN_JOBS).");
+        }
+
         var machine = await Machine.DescribeAsync(env, token).ConfigureAwait(false);
         var drain = new DrainScenario(env, plan, results);
 

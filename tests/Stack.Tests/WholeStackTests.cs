@@ -30,7 +30,9 @@ public sealed class WholeStackTests
             ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
             ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=run-test",
         });
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        // The first POST /jobs is sent once, to an Api that just started: on two loaded cores its
+        // cold path (JIT, the first Redis and PostgreSQL round trips) was seen to take over 5 s.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 
         var api = new Uri($"http://127.0.0.1:{stack.ApiPort}");
         await Eventually.WaitForAsync(() => StatusOfAsync(http, new Uri(api, "/health"), stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), "the Api healthy", TimeSpan.FromSeconds(600));

@@ -3,8 +3,8 @@ using Bench.Contenders;
 
 namespace Bench.Scenarios;
 
-/// <summary>One timed drain: its rate, the workers' peak memory, and the statements it cost.</summary>
-internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis);
+/// <summary>One timed drain: its rate, the workers' peak memory, the statements it cost, and the CPU each side spent on it.</summary>
+internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis, double WorkerCpuSeconds, double PostgresCpuSeconds);
 
 /// <summary>
 /// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
@@ -40,12 +40,14 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 var clock = Stopwatch.StartNew();
                 await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
                 var ready = clock.Elapsed;
+                var (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)), CpuTime.OfPostgres());
                 await WaitUntilDrainedAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
                 var seconds = (clock.Elapsed - ready).TotalSeconds;
+                (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)) - workerCpu, CpuTime.OfPostgres() - postgresCpu);
                 var rss = workers.Max(w => w.PeakRssMb());
                 var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
                 var diagnosis = await contender.DiagnoseDrainAsync(db, mark, cancellationToken).ConfigureAwait(false);
-                return new DrainRun(jobs / seconds, rss, statements, diagnosis);
+                return new DrainRun(jobs / seconds, rss, statements, diagnosis, workerCpu, postgresCpu);
             }
             finally
             {
@@ -99,6 +101,8 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             results.Add("drain", contender.Name, "jobs", jobs, "jobs");
             results.Add("drain", contender.Name, "runs", plan.Runs, "runs");
             results.Add("drain", contender.Name, "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
+            results.Add("drain", contender.Name, "worker_cpu_us_per_job", Stats.Median(runs.Select(r => r.WorkerCpuSeconds / jobs * 1e6)), "µs");
+            results.Add("drain", contender.Name, "postgres_cpu_us_per_job", Stats.Median(runs.Select(r => r.PostgresCpuSeconds / jobs * 1e6)), "µs");
             AddProfile(contender.Name, runs[^1].Statements, jobs);
             AddDiagnosis("drain", contender.Name, runs);
             if (contender.Name == "ours")
