@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using JobEngine.Running;
 using JobEngine.Tests;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 
 namespace Api.Tests;
@@ -300,6 +302,12 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         await page.Locator("dd[data-field='state']", new() { HasTextString = "completed" }).WaitForAsync(new() { Timeout = 30_000 });
         Assert.Equal("2/2", await page.Locator("dd[data-field='attempts']").TextContentAsync());
         Assert.Equal("completed", await fixture.Db.StateAsync(failing));
+        // Attempt 1 is no longer the latest: its worker comes from its own error entry.
+        var workerId = fixture.Worker.Services.GetRequiredService<IOptions<JobWorkerOptions>>().Value.WorkerId;
+        var attempt = await page.Locator("#detail-errors .meta").AllTextContentsAsync();
+        Assert.Single(attempt);
+        Assert.StartsWith("attempt 1 · ", attempt[0], StringComparison.Ordinal);
+        Assert.EndsWith($"worker {workerId}", attempt[0], StringComparison.Ordinal);
 
         // Cancel from the page, reached with the keyboard from the list.
         await page.GotoAsync("/admin#/jobs?queue=q-admin-idle");
