@@ -13,7 +13,7 @@ namespace Api.Apis;
 /// Queues for operators and the admin page: which live Workers serve each one, whether it is
 /// paused (pause and resume, across every Worker), and the limits every Worker enforces
 /// (<c>MaxRunning</c>, rate), which the Workers write from their configuration when they start.
-/// Counts and throughput per queue are in <c>GET /stats</c>.
+/// Counts, throughput and latency per queue are in <c>GET /stats</c>.
 /// </summary>
 public static class QueuesApi
 {

@@ -23,4 +23,5 @@ internal static class ApiSql
     public static readonly string CountByQueueAndState = Stats.Get(nameof(CountByQueueAndState));
     public static readonly string FinishedPerMinute = Stats.Get(nameof(FinishedPerMinute));
     public static readonly string QueueLatency = Stats.Get(nameof(QueueLatency));
+    public static readonly string QueueLatencyByQueue = Stats.Get(nameof(QueueLatencyByQueue));
 }

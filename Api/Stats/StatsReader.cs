@@ -8,11 +8,13 @@ using Npgsql;
 namespace Api.Stats;
 
 /// <summary>
-/// Computes <c>GET /stats</c> with the three queries of Sql/stats.sql and the engine's oldest waiting job in one round trip, and serves
+/// Computes <c>GET /stats</c> with the four queries of Sql/stats.sql and the engine's oldest waiting job in one round trip, and serves
 /// it under the <see cref="CacheRules.Stats"/> rule.
 /// </summary>
 public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, CacheWriter writer, TimeProvider time)
 {
+    private static readonly LatencyStats NoLatency = new(null, null);
+
     /// <summary>The statistics and what the cache did; <paramref name="fresh"/> recomputes and stores them.</summary>
     public async Task<(StatsView Stats, CacheOutcome Outcome)> GetAsync(bool fresh, CancellationToken cancellationToken)
     {
@@ -42,6 +44,7 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
                 new(ApiSql.CountByQueueAndState),
                 new(ApiSql.FinishedPerMinute),
                 new(ApiSql.QueueLatency),
+                new(ApiSql.QueueLatencyByQueue),
                 DatabaseHealthClient.OldestWaitingJobSecondsCommand(),
             },
         };
@@ -78,6 +81,13 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
         var latency = new LatencyStats(reader.IsDBNull(0) ? null : reader.GetDouble(0), reader.IsDBNull(1) ? null : reader.GetDouble(1));
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var queueLatency = new Dictionary<string, LatencyStats>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            queueLatency[reader.GetString(0)] = new LatencyStats(reader.GetDouble(1), reader.GetDouble(2));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         double? oldest = reader.IsDBNull(0) ? null : reader.GetDouble(0);
 
@@ -85,7 +95,8 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
         var discardedHour = perMinute.Sum(m => m.Discarded);
         return new StatsView(
             time.GetUtcNow(),
-            [.. counts.Select(q => new QueueStats(q.Key, q.Value, lastHour.GetValueOrDefault(q.Key).Completed, lastHour.GetValueOrDefault(q.Key).Discarded))],
+            [.. counts.Select(q => new QueueStats(q.Key, q.Value, lastHour.GetValueOrDefault(q.Key).Completed, lastHour.GetValueOrDefault(q.Key).Discarded,
+                queueLatency.GetValueOrDefault(q.Key, NoLatency)))],
             perMinute,
             completedHour + discardedHour == 0 ? 0 : (double)discardedHour / (completedHour + discardedHour),
             latency,

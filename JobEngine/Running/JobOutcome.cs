@@ -45,27 +45,30 @@ internal sealed record JobOutcome(long Id, int Attempt, OutcomeKind Kind, TimeSp
 
     public static JobOutcome Completed(long id, int attempt) => new(id, attempt, OutcomeKind.Completed, TimeSpan.Zero, null);
 
-    public static JobOutcome Cancelled(long id, int attempt) => new(id, attempt, OutcomeKind.Cancelled, TimeSpan.Zero,
-        ErrorEntry(attempt, "Cancelled", "The job was cancelled while running.", null));
+    public static JobOutcome Cancelled(long id, int attempt, string workerId) => new(id, attempt, OutcomeKind.Cancelled, TimeSpan.Zero,
+        ErrorEntry(attempt, workerId, "Cancelled", "The job was cancelled while running.", null));
 
     public static JobOutcome Released(long id, int attempt) => new(id, attempt, OutcomeKind.Released, TimeSpan.Zero, null);
 
     public static JobOutcome Abandoned(long id, int attempt) => new(id, attempt, OutcomeKind.Abandoned, TimeSpan.Zero, null);
 
-    public static JobOutcome Retryable(long id, int attempt, Exception error, TimeSpan delay) =>
-        new(id, attempt, OutcomeKind.Retryable, delay, ErrorEntry(attempt, error));
+    public static JobOutcome Retryable(long id, int attempt, string workerId, Exception error, TimeSpan delay) =>
+        new(id, attempt, OutcomeKind.Retryable, delay, ErrorEntry(attempt, workerId, error));
 
-    public static JobOutcome Discarded(long id, int attempt, Exception error) =>
-        new(id, attempt, OutcomeKind.Discarded, TimeSpan.Zero, ErrorEntry(attempt, error));
+    public static JobOutcome Discarded(long id, int attempt, string workerId, Exception error) =>
+        new(id, attempt, OutcomeKind.Discarded, TimeSpan.Zero, ErrorEntry(attempt, workerId, error));
 
-    private static string ErrorEntry(int attempt, Exception error) =>
-        ErrorEntry(attempt, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace);
+    private static string ErrorEntry(int attempt, string workerId, Exception error) =>
+        ErrorEntry(attempt, workerId, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace);
 
-    private static string ErrorEntry(int attempt, string type, string message, string? stack) =>
+    // The worker is kept per entry: attempted_by names only the latest attempt's, and an earlier
+    // attempt may have run (and failed) on another machine.
+    private static string ErrorEntry(int attempt, string workerId, string type, string message, string? stack) =>
         JsonSerializer.Serialize(new
         {
             attempt,
             at = DateTimeOffset.UtcNow,
+            worker = workerId,
             type,
             message = Truncate(message, MaxMessageLength),
             stack = stack is null ? null : Truncate(stack, MaxStackLength),

@@ -181,7 +181,7 @@ internal sealed class JobProducer(
         {
             outcome = job.Reason switch
             {
-                StopReason.CancelRequested => JobOutcome.Cancelled(claimed.Id, claimed.Attempt),
+                StopReason.CancelRequested => JobOutcome.Cancelled(claimed.Id, claimed.Attempt, options.WorkerId),
                 StopReason.Shutdown => JobOutcome.Released(claimed.Id, claimed.Attempt),
                 _ => JobOutcome.Abandoned(claimed.Id, claimed.Attempt),
             };
@@ -197,8 +197,8 @@ internal sealed class JobProducer(
                 : e;
             var discard = e is JobArgsException || claimed.Attempt >= claimed.MaxAttempts;
             outcome = discard
-                ? JobOutcome.Discarded(claimed.Id, claimed.Attempt, error)
-                : JobOutcome.Retryable(claimed.Id, claimed.Attempt, error, options.Retry.DelayAfter(claimed.Attempt));
+                ? JobOutcome.Discarded(claimed.Id, claimed.Attempt, options.WorkerId, error)
+                : JobOutcome.Retryable(claimed.Id, claimed.Attempt, options.WorkerId, error, options.Retry.DelayAfter(claimed.Attempt));
             JobTelemetry.Failed.Add(1, tags);
             (discard ? JobTelemetry.Discarded : JobTelemetry.Retried).Add(1, tags);
             activity?.SetStatus(ActivityStatusCode.Error, error.Message);

@@ -226,6 +226,7 @@ WITH expired AS (
     SELECT j.id, jsonb_build_array(jsonb_build_object(
                'attempt', j.attempt,
                'at', now(),
+               'worker', j.attempted_by,
                'type', 'LeaseExpired',
                'message', 'worker ' || coalesce(j.attempted_by, 'unknown') || ' stopped renewing its lease; the job was rescued')) AS error
     FROM jobs.job AS j

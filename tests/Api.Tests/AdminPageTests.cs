@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using JobEngine.Running;
 using JobEngine.Tests;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 
 namespace Api.Tests;
@@ -300,6 +302,12 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         await page.Locator("dd[data-field='state']", new() { HasTextString = "completed" }).WaitForAsync(new() { Timeout = 30_000 });
         Assert.Equal("2/2", await page.Locator("dd[data-field='attempts']").TextContentAsync());
         Assert.Equal("completed", await fixture.Db.StateAsync(failing));
+        // Attempt 1 is no longer the latest: its worker comes from its own error entry.
+        var workerId = fixture.Worker.Services.GetRequiredService<IOptions<JobWorkerOptions>>().Value.WorkerId;
+        var attempt = await page.Locator("#detail-errors .meta").AllTextContentsAsync();
+        Assert.Single(attempt);
+        Assert.StartsWith("attempt 1 · ", attempt[0], StringComparison.Ordinal);
+        Assert.EndsWith($"worker {workerId}", attempt[0], StringComparison.Ordinal);
 
         // Cancel from the page, reached with the keyboard from the list.
         await page.GotoAsync("/admin#/jobs?queue=q-admin-idle");
@@ -372,7 +380,7 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     }
 
     [Fact]
-    public async Task The_queues_view_shows_each_queue_with_its_counts_throughput_and_limits()
+    public async Task The_queues_view_shows_each_queue_with_its_counts_throughput_latency_and_limits()
     {
         var errors = new List<string>();
         var page = await OpenAdminAsync(errors, "#/queues");
@@ -392,13 +400,21 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         Assert.Equal(Int(completed), cells[8]);
         Assert.Equal(Int(failed), cells[9]);
         Assert.Equal(((completed + failed) / 60.0).ToString("F1", CultureInfo.InvariantCulture), cells[10]);
-        Assert.Equal("none", cells[11]);
-        Assert.Equal("none: jobs wait", cells[13]);
+        // The queue's own latency, as /stats gives it: the seed started each job (id % 11) x 37 ms
+        // after it was due, so its median is about 185 ms and its p95 near the 370 ms top.
+        var latency = hour.GetProperty("latencyMs");
+        var p50 = latency.GetProperty("p50").GetDouble();
+        var p95 = latency.GetProperty("p95").GetDouble();
+        Assert.InRange(p50, 148, 222);
+        Assert.InRange(p95, 333, 370);
+        Assert.Equal($"{p50.ToString("F0", CultureInfo.InvariantCulture)} / {p95.ToString("F0", CultureInfo.InvariantCulture)} ms", cells[11]);
+        Assert.Equal("none", cells[12]);
+        Assert.Equal("none: jobs wait", cells[14]);
 
         var limited = await page.Locator("#queues tr[data-queue='q-admin'] td").AllTextContentsAsync();
-        Assert.Equal("4", limited[11]);
-        Assert.Equal("1000 / 1.0 s", limited[12]);
-        Assert.Equal("1 live", limited[13]);
+        Assert.Equal("4", limited[12]);
+        Assert.Equal("1000 / 1.0 s", limited[13]);
+        Assert.Equal("1 live", limited[14]);
 
         // Pause from the page: every Worker's claim skips the queue (jobs.queue_pause), the row says
         // so, and Resume takes it back.

@@ -81,6 +81,8 @@ public sealed class CacheTests(ApiFixture api) : IClassFixture<ApiFixture>, IDis
         Assert.Equal(0, queue.GetProperty("counts").GetProperty("discarded").GetInt64());
         Assert.Equal(1, queue.GetProperty("completedLastHour").GetInt64());
         Assert.Equal(0, queue.GetProperty("discardedLastHour").GetInt64());
+        Assert.Equal(10, queue.GetProperty("latencyMs").GetProperty("p50").GetDouble(), 6);
+        Assert.Equal(10, queue.GetProperty("latencyMs").GetProperty("p95").GetDouble(), 6);
         var minute = Assert.Single(stats.GetProperty("perMinute").EnumerateArray());
         Assert.Equal(1, minute.GetProperty("completed").GetInt64());
         Assert.Equal(0, minute.GetProperty("discarded").GetInt64());

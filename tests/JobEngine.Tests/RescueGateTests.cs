@@ -25,6 +25,8 @@ public sealed class RescueGateTests : IClassFixture<TestDatabase>
         var first = await InsertExpiredRunningJobAsync();
         await rescuer.RescueIfDueAsync(CancellationToken.None);
         Assert.Equal("retryable", await StateAsync(first));
+        Assert.Equal("LeaseExpired gate-worker", await _db.ScalarAsync<string>(
+            "SELECT (errors -> -1 ->> 'type') || ' ' || coalesce(errors -> -1 ->> 'worker', 'none') FROM jobs.job_all WHERE id = $1", first));
 
         // The worker heartbeats and the backstop is an hour away: its expired lease waits.
         var second = await InsertExpiredRunningJobAsync();

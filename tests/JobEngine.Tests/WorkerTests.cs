@@ -61,6 +61,21 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
         Assert.Contains("fail: attempt 2", dead.ErrorsJson, StringComparison.Ordinal);
     }
 
+    // attempted_by names only the latest attempt's worker; the job page shows each attempt's.
+    [Fact]
+    public async Task Each_failed_attempts_error_names_the_worker_that_ran_it()
+    {
+        await using var worker = await TestWorker.StartAsync(_db, new() { ["WorkerId"] = "errors-worker", ["Queues:retry-worker"] = "2" });
+        var job = await _client.EnqueueAsync(NewJob.Create("fail", new { untilAttempt = 3 }) with { Queue = "retry-worker", MaxAttempts = 5 });
+
+        await _db.WaitForStateAsync(job.Job.Id, JobState.Completed);
+
+        var workers = await _db.ScalarAsync<string>(
+            "SELECT string_agg((e ->> 'attempt') || ':' || coalesce(e ->> 'worker', 'none'), ',' ORDER BY (e ->> 'attempt')::int) FROM jobs.job_all, jsonb_array_elements(errors) AS e WHERE id = $1",
+            job.Job.Id);
+        Assert.Equal("1:errors-worker,2:errors-worker", workers);
+    }
+
     [Fact]
     public async Task A_scheduled_job_starts_at_its_time_without_a_notification_or_a_poll()
     {

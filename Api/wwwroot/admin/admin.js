@@ -17,7 +17,7 @@ const statsFields = {
   queues: ["queues"], queue: ["queue"], counts: ["counts"], perMinute: ["perMinute"], minute: ["minute"],
   completed: ["completed"], failed: ["discarded"], errorRate: ["errorRate"], latency: ["queueLatencyMs"],
   oldest: ["oldestWaitingSeconds"], generatedAt: ["generatedAt"], completedLastHour: ["completedLastHour"],
-  failedLastHour: ["discardedLastHour"],
+  failedLastHour: ["discardedLastHour"], queueLatency: ["latencyMs"],
 };
 function field(object, name) {
   for (const key of statsFields[name]) {
@@ -341,6 +341,9 @@ function renderQueues(stats) {
     cell(row, int(completed), "num");
     cell(row, int(failed), "num");
     cell(row, fmt((completed + failed) / 60), "num");
+    const queueLatency = field(q, "queueLatency") || {};
+    const hasLatency = queueLatency.p50 !== null && queueLatency.p50 !== undefined;
+    cell(row, hasLatency ? `${fmt(queueLatency.p50, 0)} / ${fmt(queueLatency.p95, 0)} ms` : "none", "num").dataset.field = "latency";
     const limit = limits.get(name);
     cell(row, limit && limit.maxRunning !== null ? limit.maxRunning : "none", "num");
     cell(row, limitText(limit));
@@ -357,7 +360,8 @@ function renderQueues(stats) {
   const latency = field(stats, "latency") || {};
   $("queues-summary").textContent =
     `Queue latency over all queues (latest 2,000 jobs of the last hour): p50 ${fmt(latency.p50, 0)} ms, p95 ${fmt(latency.p95, 0)} ms · ` +
-    `oldest waiting job: ${duration(field(stats, "oldest"))} · throughput is the last hour's finished jobs per minute · limits are shared by every Worker.`;
+    `oldest waiting job: ${duration(field(stats, "oldest"))} · throughput is the last hour's finished jobs per minute · ` +
+    `a queue's latency is over its latest 200 jobs finished in the last hour · limits are shared by every Worker.`;
 }
 
 // ---- Jobs list and job page ----------------------------------------------------------------

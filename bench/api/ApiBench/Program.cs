@@ -173,7 +173,7 @@ foreach (var (label, state, queue, kind) in new (string, string?, string?, strin
     await ExplainAsync($"ListJobs ({label})", admin.Get("ListJobs"), state, queue, kind, long.MaxValue, 51);
 }
 
-foreach (var name in new[] { "CountByQueueAndState", "FinishedPerMinute", "QueueLatency" })
+foreach (var name in new[] { "CountByQueueAndState", "FinishedPerMinute", "QueueLatency", "QueueLatencyByQueue" })
 {
     await ExplainAsync(name, stats.Get(name));
 }
