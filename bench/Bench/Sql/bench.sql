@@ -2,9 +2,11 @@
 -- parts are parameters.
 
 -- name: AnyLeftOurs
--- 1 while any job is not finalized, else 0: jobs.job holds live jobs only. EXISTS stops at the
--- first row: polling it every 50 ms costs next to nothing.
-SELECT EXISTS (SELECT 1 FROM jobs.job)::int;
+-- 1 while any job is not finalized, else 0, from the exact count of live jobs (jobs.job_count, kept
+-- in the same transaction as every claim and finish): a read of a few dozen rows. An EXISTS on
+-- jobs.job scanned the dead rows the drain had just left at the table's head, 3.4 ms a poll, 7 %
+-- of a core taken from the engine it was timing.
+SELECT (coalesce(sum(n), 0) > 0)::int FROM jobs.job_count WHERE state IN ('available', 'scheduled', 'running', 'retryable');
 
 -- name: AnyLeftGraphile
 -- Graphile Worker deletes a job when it completes.
