@@ -41,9 +41,14 @@ internal sealed partial class IndexBuildProgress(NpgsqlDataSource dataSource, IO
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    var (done, total) = reader.GetInt64(2) > 0 ? (reader.GetInt64(1), reader.GetInt64(2)) : (reader.GetInt64(3), reader.GetInt64(4));
+                    var (phase, blocksDone, blocksTotal, tuplesDone, tuplesTotal) = (
+                        reader.GetOrdinal("phase"), reader.GetOrdinal("blocks_done"), reader.GetOrdinal("blocks_total"), reader.GetOrdinal("tuples_done"),
+                        reader.GetOrdinal("tuples_total"));
+                    var (done, total) = reader.GetInt64(blocksTotal) > 0
+                        ? (reader.GetInt64(blocksDone), reader.GetInt64(blocksTotal))
+                        : (reader.GetInt64(tuplesDone), reader.GetInt64(tuplesTotal));
                     var percent = total > 0 ? 100.0 * done / total : 0;
-                    logger.LogInformation("Index {Index}: {Phase}, {Percent:F0}% ({Done} of {Total}).", index, reader.GetString(0), percent, done, total);
+                    logger.LogInformation("Index {Index}: {Phase}, {Percent:F0}% ({Done} of {Total}).", index, reader.GetString(phase), percent, done, total);
                 }
             }
         }

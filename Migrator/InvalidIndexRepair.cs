@@ -12,9 +12,10 @@ internal sealed class InvalidIndexRepair(IndexBuildProgress indexBuilds, ILogger
         await using var command = new NpgsqlCommand(MigratorSql.Get("SelectInvalidIndexes"), connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var names = new List<string>();
+        var indexName = reader.GetOrdinal("index_name");
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            names.Add(reader.GetString(0));
+            names.Add(reader.GetString(indexName));
         }
 
         return names;

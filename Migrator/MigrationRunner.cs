@@ -85,10 +85,12 @@ public sealed class MigrationRunner(
         output.WriteLine("Indexes (schema jobs):");
         await using var command = new NpgsqlCommand(MigratorSql.Get("SelectIndexes"), connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (index, table, isValid, sizeBytes, scans) = (
+            reader.GetOrdinal("index_name"), reader.GetOrdinal("table_name"), reader.GetOrdinal("is_valid"), reader.GetOrdinal("size_bytes"), reader.GetOrdinal("scans"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var valid = reader.GetBoolean(2) ? "valid" : "INVALID";
-            output.WriteLine($"  {reader.GetString(1)}.{reader.GetString(0),-32} {valid,-8} {reader.GetInt64(3) / 1024.0,10:F0} kB {reader.GetInt64(4),12} scans");
+            var valid = reader.GetBoolean(isValid) ? "valid" : "INVALID";
+            output.WriteLine($"  {reader.GetString(table)}.{reader.GetString(index),-32} {valid,-8} {reader.GetInt64(sizeBytes) / 1024.0,10:F0} kB {reader.GetInt64(scans),12} scans");
         }
     }
 
@@ -208,9 +210,10 @@ public sealed class MigrationRunner(
 
         await using var command = new NpgsqlCommand(MigratorSql.Get("SelectApplied"), connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (version, name, checksum, appliedAt) = (reader.GetOrdinal("version"), reader.GetOrdinal("name"), reader.GetOrdinal("checksum"), reader.GetOrdinal("applied_at"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            applied[reader.GetInt32(0)] = new AppliedMigration(reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
+            applied[reader.GetInt32(version)] = new AppliedMigration(reader.GetString(name), reader.GetString(checksum), reader.GetFieldValue<DateTimeOffset>(appliedAt));
         }
 
         return applied;

@@ -55,7 +55,8 @@ public static class AdminPage
         }
 
         // A W3C traceparent is "00-{32 hex trace id}-{16 hex span id}-{flags}".
-        var parts = reader.IsDBNull(0) ? [] : reader.GetString(0).Split('-');
+        var traceParent = reader.GetOrdinal("trace_parent");
+        var parts = reader.IsDBNull(traceParent) ? [] : reader.GetString(traceParent).Split('-');
         var traceId = parts.Length == 4 && parts[1].Length == 32 ? parts[1] : null;
         var dashboard = configuration[DashboardUrlSetting];
         var url = traceId is not null && Uri.TryCreate(dashboard, UriKind.Absolute, out var baseUri) && baseUri.Scheme is "http" or "https"

@@ -69,8 +69,9 @@ public sealed class JobBulkActions(NpgsqlDataSource dataSource, CacheWriter cach
             command.Parameters.Add(new() { Value = BatchSize });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            cursor = reader.IsDBNull(0) ? null : reader.GetInt64(0);
-            changed += reader.GetInt64(1);
+            var next = reader.GetOrdinal("cursor");
+            cursor = reader.IsDBNull(next) ? null : reader.GetInt64(next);
+            changed += reader.GetInt64(reader.GetOrdinal("changed"));
         }
 
         return changed;

@@ -30,12 +30,16 @@ public sealed class JobListing(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = filter.Limit + 1 });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var items = new List<JobSummary>(filter.Limit + 1);
+        var (id, state, queue, kind, priority, attempt, maxAttempts, runAt, createdAt, finalizedAt, lastError) = (
+            reader.GetOrdinal("id"), reader.GetOrdinal("state"), reader.GetOrdinal("queue"), reader.GetOrdinal("kind"),
+            reader.GetOrdinal("priority"), reader.GetOrdinal("attempt"), reader.GetOrdinal("max_attempts"), reader.GetOrdinal("run_at"),
+            reader.GetOrdinal("created_at"), reader.GetOrdinal("finalized_at"), reader.GetOrdinal("last_error"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             items.Add(new JobSummary(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt16(4),
-                reader.GetInt16(5), reader.GetInt16(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8),
-                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
+                reader.GetInt64(id), reader.GetString(state), reader.GetString(queue), reader.GetString(kind), reader.GetInt16(priority),
+                reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.GetFieldValue<DateTimeOffset>(runAt), reader.GetFieldValue<DateTimeOffset>(createdAt),
+                reader.IsDBNull(finalizedAt) ? null : reader.GetFieldValue<DateTimeOffset>(finalizedAt), reader.IsDBNull(lastError) ? null : reader.GetString(lastError)));
         }
 
         if (items.Count <= filter.Limit)

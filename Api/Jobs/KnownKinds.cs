@@ -60,9 +60,10 @@ public sealed class KnownKinds(NpgsqlDataSource dataSource, HybridCache cache, C
         await using var command = dataSource.CreateCommand(ApiSql.SelectRegisteredKinds);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var kinds = new List<string>();
+        var kind = reader.GetOrdinal("kind");
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            kinds.Add(reader.GetString(0));
+            kinds.Add(reader.GetString(kind));
         }
 
         // Sorted ordinally here, whatever the database collation, for the binary search above.

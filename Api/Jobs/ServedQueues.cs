@@ -58,10 +58,11 @@ public sealed class ServedQueues(NpgsqlDataSource dataSource, HybridCache cache,
         await using var command = dataSource.CreateCommand(ApiSql.ListQueueWorkers);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var queues = new List<QueueWorkers>();
+        var (queue, liveWorkers, paused) = (reader.GetOrdinal("queue"), reader.GetOrdinal("live_workers"), reader.GetOrdinal("paused"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var live = reader.GetInt64(reader.GetOrdinal("live_workers"));
-            queues.Add(new(reader.GetString(reader.GetOrdinal("queue")), live, live > 0, reader.GetBoolean(reader.GetOrdinal("paused"))));
+            var live = reader.GetInt64(liveWorkers);
+            queues.Add(new(reader.GetString(queue), live, live > 0, reader.GetBoolean(paused)));
         }
 
         return queues;
@@ -72,9 +73,10 @@ public sealed class ServedQueues(NpgsqlDataSource dataSource, HybridCache cache,
         await using var command = dataSource.CreateCommand(ApiSql.SelectServedQueues);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var served = new HashSet<string>(StringComparer.Ordinal);
+        var queue = reader.GetOrdinal("queue");
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            served.Add(reader.GetString(0));
+            served.Add(reader.GetString(queue));
         }
 
         return served;

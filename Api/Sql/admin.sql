@@ -56,7 +56,7 @@ LIMIT 1;
 -- name: SelectServedQueues
 -- Every queue some live Worker serves: one that heartbeated within its lease (migration 11). The
 -- table has a row per Worker process, so this reads a handful of rows.
-SELECT DISTINCT unnest(queues)
+SELECT DISTINCT unnest(queues) AS queue
 FROM jobs.worker
 WHERE heartbeat_at > now() - lease_ms * interval '1 millisecond';
 

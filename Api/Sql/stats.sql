@@ -5,7 +5,7 @@
 
 -- name: CountByQueueAndState
 -- One row per queue, state and shard (see migration 8): a few hundred rows at most.
-SELECT queue, state::text, sum(n)::bigint
+SELECT queue, state::text AS state, sum(n)::bigint AS jobs
 FROM jobs.job_count
 GROUP BY queue, state
 HAVING sum(n) <> 0;
@@ -23,8 +23,8 @@ ORDER BY 1, 2;
 -- milliseconds, over the latest 2,000 jobs finalized in the last hour: a backward range of the
 -- history's finalized_at index in the day partitions of that hour, whose cost stays bounded
 -- however busy the hour was. With no history kept (retention 0) it is empty.
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_ms
 FROM (
     SELECT extract(epoch FROM attempted_at - greatest(run_at, created_at)) * 1000 AS latency_ms
     FROM jobs.job_history
@@ -43,8 +43,8 @@ FROM (
 -- walk the hour's finalized_at range instead, every row of every queue, once per queue. With no
 -- history kept (retention 0) it is empty.
 SELECT q.queue,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.attempted_at - greatest(s.run_at, s.created_at)) * 1000),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM s.attempted_at - greatest(s.run_at, s.created_at)) * 1000)
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.attempted_at - greatest(s.run_at, s.created_at)) * 1000) AS p50_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM s.attempted_at - greatest(s.run_at, s.created_at)) * 1000) AS p95_ms
 FROM (SELECT DISTINCT queue
       FROM jobs.job_finished_minute
       WHERE minute >= date_trunc('minute', now() - interval '1 hour')) AS q

@@ -51,17 +51,21 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
 
         var counts = new SortedDictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        var (countQueue, countState, countJobs) = (reader.GetOrdinal("queue"), reader.GetOrdinal("state"), reader.GetOrdinal("jobs"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            QueueCounts(counts, reader.GetString(0))[reader.GetString(1)] = reader.GetInt64(2);
+            QueueCounts(counts, reader.GetString(countQueue))[reader.GetString(countState)] = reader.GetInt64(countJobs);
         }
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var perMinute = new List<MinuteStats>();
         var lastHour = new Dictionary<string, (long Completed, long Discarded)>(StringComparer.Ordinal);
+        var (minuteColumn, queueColumn, completedColumn, discardedColumn) = (
+            reader.GetOrdinal("minute"), reader.GetOrdinal("queue"), reader.GetOrdinal("completed"), reader.GetOrdinal("discarded"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var (minute, queue, completed, discarded) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
+            var (minute, queue, completed, discarded) = (
+                reader.GetFieldValue<DateTimeOffset>(minuteColumn), reader.GetString(queueColumn), reader.GetInt64(completedColumn), reader.GetInt64(discardedColumn));
             QueueCounts(counts, queue);
             if (perMinute.Count > 0 && perMinute[^1].Minute == minute)
             {
@@ -78,18 +82,19 @@ public sealed class StatsReader(NpgsqlDataSource dataSource, HybridCache cache, 
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        var latency = new LatencyStats(reader.IsDBNull(0) ? null : reader.GetDouble(0), reader.IsDBNull(1) ? null : reader.GetDouble(1));
+        var (p50, p95) = (reader.GetOrdinal("p50_ms"), reader.GetOrdinal("p95_ms"));
+        var latency = new LatencyStats(reader.IsDBNull(p50) ? null : reader.GetDouble(p50), reader.IsDBNull(p95) ? null : reader.GetDouble(p95));
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var queueLatency = new Dictionary<string, LatencyStats>(StringComparer.Ordinal);
+        var (latencyQueue, queueP50, queueP95) = (reader.GetOrdinal("queue"), reader.GetOrdinal("p50_ms"), reader.GetOrdinal("p95_ms"));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            queueLatency[reader.GetString(0)] = new LatencyStats(reader.GetDouble(1), reader.GetDouble(2));
+            queueLatency[reader.GetString(latencyQueue)] = new LatencyStats(reader.GetDouble(queueP50), reader.GetDouble(queueP95));
         }
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        double? oldest = reader.IsDBNull(0) ? null : reader.GetDouble(0);
+        var oldest = await DatabaseHealthClient.ReadOldestWaitingJobSecondsAsync(reader, cancellationToken).ConfigureAwait(false);
 
         var completedHour = perMinute.Sum(m => m.Completed);
         var discardedHour = perMinute.Sum(m => m.Discarded);

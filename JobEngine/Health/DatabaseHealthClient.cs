@@ -28,21 +28,19 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
 
-        var statements = await ReadAllAsync(reader, r => new StatementStats(r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4)), cancellationToken).ConfigureAwait(false);
+        var statements = await ReadStatementsAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var indexes = await ReadAllAsync(reader, r => new IndexUsage(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetBoolean(4), r.GetBoolean(5)), cancellationToken).ConfigureAwait(false);
+        var indexes = await ReadIndexesAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var tables = await ReadAllAsync(reader, r => new TableHealth(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3),
-            Time(r, 4), Time(r, 5), Time(r, 6), Time(r, 7)), cancellationToken).ConfigureAwait(false);
+        var tables = await ReadTablesAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var horizon = (await ReadAllAsync(reader, r => new XminHorizon(r.GetInt32(0), Text(r, 1), Text(r, 2), r.GetInt32(3), r.IsDBNull(4) ? null : r.GetDouble(4)), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        var horizon = await ReadHorizonAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var longTransactions = await ReadAllAsync(reader, r => new LongTransaction(r.GetInt32(0), Text(r, 1), Text(r, 2), r.GetDouble(3), Text(r, 4)), cancellationToken).ConfigureAwait(false);
+        var longTransactions = await ReadLongTransactionsAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var connections = await ReadAllAsync(reader, r => new ConnectionCount(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken).ConfigureAwait(false);
+        var connections = await ReadConnectionsAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        double? oldestWaiting = reader.IsDBNull(0) ? null : reader.GetDouble(0);
+        var oldestWaiting = await ReadOldestWaitingJobSecondsAsync(reader, cancellationToken).ConfigureAwait(false);
 
         return new DatabaseHealthReport(statements, indexes, tables, horizon, longTransactions, connections, oldestWaiting, options.Value);
     }
@@ -58,12 +56,9 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
         batch.BatchCommands.Add(Command(HealthSql.XminHorizon));
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        double? oldestWaiting = reader.IsDBNull(0) ? null : reader.GetDouble(0);
+        var oldestWaiting = await ReadOldestWaitingJobSecondsAsync(reader, cancellationToken).ConfigureAwait(false);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var horizon = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new XminHorizon(reader.GetInt32(0), Text(reader, 1), Text(reader, 2), reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetDouble(4))
-            : null;
+        var horizon = await ReadHorizonAsync(reader, cancellationToken).ConfigureAwait(false);
         return (oldestWaiting, horizon);
     }
 
@@ -72,6 +67,18 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
     /// for a caller that sends it in its own batch (the Api's <c>GET /stats</c>): one query, one owner.
     /// </summary>
     public static NpgsqlBatchCommand OldestWaitingJobSecondsCommand() => Command(HealthSql.OldestWaitingJobSeconds);
+
+    /// <summary>
+    /// Reads the one row of <see cref="OldestWaitingJobSecondsCommand"/>'s result set, the one <paramref name="reader"/> is on,
+    /// so the column's name stays with the query.
+    /// </summary>
+    public static async Task<double?> ReadOldestWaitingJobSecondsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var seconds = reader.GetOrdinal("oldest_waiting_seconds");
+        return reader.IsDBNull(seconds) ? null : reader.GetDouble(seconds);
+    }
 
     private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {
@@ -82,6 +89,56 @@ public sealed class DatabaseHealthClient(NpgsqlDataSource dataSource, IOptions<D
         }
 
         return command;
+    }
+
+    private static Task<List<StatementStats>> ReadStatementsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (query, calls, totalMs, meanMs, rows) = (
+            reader.GetOrdinal("query"), reader.GetOrdinal("calls"), reader.GetOrdinal("total_ms"), reader.GetOrdinal("mean_ms"), reader.GetOrdinal("rows"));
+        return ReadAllAsync(reader, r => new StatementStats(r.GetString(query), r.GetInt64(calls), r.GetDouble(totalMs), r.GetDouble(meanMs), r.GetInt64(rows)), cancellationToken);
+    }
+
+    private static Task<List<IndexUsage>> ReadIndexesAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (index, table, scans, size, valid, unique) = (
+            reader.GetOrdinal("index_name"), reader.GetOrdinal("table_name"), reader.GetOrdinal("scans"), reader.GetOrdinal("size_bytes"),
+            reader.GetOrdinal("is_valid"), reader.GetOrdinal("is_unique"));
+        return ReadAllAsync(reader, r => new IndexUsage(r.GetString(index), r.GetString(table), r.GetInt64(scans), r.GetInt64(size), r.GetBoolean(valid), r.GetBoolean(unique)), cancellationToken);
+    }
+
+    private static Task<List<TableHealth>> ReadTablesAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (table, live, dead, size, vacuum, autovacuum, analyze, autoanalyze) = (
+            reader.GetOrdinal("table_name"), reader.GetOrdinal("live_tuples"), reader.GetOrdinal("dead_tuples"), reader.GetOrdinal("size_bytes"),
+            reader.GetOrdinal("last_vacuum"), reader.GetOrdinal("last_autovacuum"), reader.GetOrdinal("last_analyze"), reader.GetOrdinal("last_autoanalyze"));
+        return ReadAllAsync(reader, r => new TableHealth(r.GetString(table), r.GetInt64(live), r.GetInt64(dead), r.GetInt64(size),
+            Time(r, vacuum), Time(r, autovacuum), Time(r, analyze), Time(r, autoanalyze)), cancellationToken);
+    }
+
+    // jobs.db_xmin_horizon returns at most one row: the session holding the oldest snapshot.
+    private static async Task<XminHorizon?> ReadHorizonAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (pid, application, state, ageXids, ageSeconds) = (
+            reader.GetOrdinal("pid"), reader.GetOrdinal("application_name"), reader.GetOrdinal("state"), reader.GetOrdinal("xmin_age_xids"),
+            reader.GetOrdinal("transaction_age_seconds"));
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new XminHorizon(reader.GetInt32(pid), Text(reader, application), Text(reader, state), reader.GetInt32(ageXids),
+                reader.IsDBNull(ageSeconds) ? null : reader.GetDouble(ageSeconds))
+            : null;
+    }
+
+    private static Task<List<LongTransaction>> ReadLongTransactionsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (pid, application, state, ageSeconds, query) = (
+            reader.GetOrdinal("pid"), reader.GetOrdinal("application_name"), reader.GetOrdinal("state"), reader.GetOrdinal("transaction_age_seconds"),
+            reader.GetOrdinal("query"));
+        return ReadAllAsync(reader, r => new LongTransaction(r.GetInt32(pid), Text(r, application), Text(r, state), r.GetDouble(ageSeconds), Text(r, query)), cancellationToken);
+    }
+
+    private static Task<List<ConnectionCount>> ReadConnectionsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var (application, state, connections) = (reader.GetOrdinal("application_name"), reader.GetOrdinal("state"), reader.GetOrdinal("connections"));
+        return ReadAllAsync(reader, r => new ConnectionCount(r.GetString(application), r.GetString(state), r.GetInt64(connections)), cancellationToken);
     }
 
     private static async Task<List<T>> ReadAllAsync<T>(NpgsqlDataReader reader, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)

@@ -165,6 +165,7 @@ public sealed class JobScheduler(NpgsqlDataSource dataSource, JobClient client, 
             throw new InvalidOperationException($"Schedule '{name}' is not in jobs.schedule; it is written there when a worker starts.");
         }
 
-        return (reader.GetBoolean(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2));
+        var (paused, lastInstant, now) = (reader.GetOrdinal("paused"), reader.GetOrdinal("last_instant"), reader.GetOrdinal("now"));
+        return (reader.GetBoolean(paused), reader.IsDBNull(lastInstant) ? null : reader.GetFieldValue<DateTimeOffset>(lastInstant), reader.GetFieldValue<DateTimeOffset>(now));
     }
 }

@@ -43,7 +43,7 @@ WITH RECURSIVE runnable_group AS (
         ORDER BY queue, priority
         LIMIT 1) AS next_group
 )
-SELECT extract(epoch FROM now() - min(earliest.run_at))::float8
+SELECT extract(epoch FROM now() - min(earliest.run_at))::float8 AS oldest_waiting_seconds
 FROM runnable_group AS g
 CROSS JOIN LATERAL (
     SELECT run_at

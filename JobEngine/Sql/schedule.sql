@@ -10,7 +10,7 @@ SET cron = excluded.cron, time_zone = excluded.time_zone, kind = excluded.kind, 
     updated_at = now();
 
 -- name: SelectScheduleState
-SELECT paused, last_instant, now() FROM jobs.schedule WHERE name = $1;
+SELECT paused, last_instant, now() AS now FROM jobs.schedule WHERE name = $1;
 
 -- name: RecordScheduleRun
 -- The instant is the primary key: of all workers that reach this instant, one inserts the row

@@ -49,7 +49,7 @@ SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1, $2);
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1);
 
 -- name: SelectInvalidIndexes
-SELECT c.relname
+SELECT c.relname AS index_name
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -63,7 +63,8 @@ SELECT format('DROP INDEX CONCURRENTLY IF EXISTS jobs.%I', $1);
 SELECT format('REINDEX INDEX CONCURRENTLY jobs.%I', $1);
 
 -- name: SelectIndexes
-SELECT c.relname, t.relname, i.indisvalid, pg_relation_size(c.oid), coalesce(s.idx_scan, 0)
+SELECT c.relname AS index_name, t.relname AS table_name, i.indisvalid AS is_valid, pg_relation_size(c.oid) AS size_bytes,
+       coalesce(s.idx_scan, 0) AS scans
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
 JOIN pg_class AS t ON t.oid = i.indrelid
