@@ -20,9 +20,11 @@ ORDER BY 1, 2;
 
 -- name: QueueLatency
 -- Wait from enqueue (or run-at, whichever is later) to the start of the latest attempt, in
--- milliseconds, over the latest 2,000 jobs finalized in the last hour: a backward range of the
--- history's finalized_at index in the day partitions of that hour, whose cost stays bounded
--- however busy the hour was. With no history kept (retention 0) it is empty.
+-- milliseconds, over the latest 2,000 jobs (by id) of those finalized in the last hour: a backward
+-- range of the history's id index in the day partitions of that hour (the hour prunes the others),
+-- whose cost stays bounded however busy the hour was. Ids grow with time, so these are the hour's
+-- newest jobs; a job enqueued long before it finished may fall outside the sample. With no
+-- history kept (retention 0) it is empty.
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_ms,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_ms
 FROM (
@@ -30,7 +32,7 @@ FROM (
     FROM jobs.job_history
     WHERE finalized_at >= now() - interval '1 hour'
       AND attempted_at IS NOT NULL
-    ORDER BY finalized_at DESC
+    ORDER BY id DESC
     LIMIT 2000
 ) AS finished;
 

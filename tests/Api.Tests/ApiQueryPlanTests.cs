@@ -94,7 +94,7 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
     }
 
     [Theory]
-    [InlineData(nameof(ApiSql.QueueLatency), "job_history_*_finalized_at_idx")]
+    [InlineData(nameof(ApiSql.QueueLatency), "job_history_*_id_idx")]
     [InlineData(nameof(ApiSql.QueueLatencyByQueue), "job_history_*_queue_id_idx")]
     public async Task A_stats_query_reads_its_index(string query, string index)
     {
