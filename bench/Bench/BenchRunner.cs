@@ -54,7 +54,7 @@ internal static class BenchRunner
             results.Settings[c.Name] = c.Settings;
         }
 
-        // BENCH_DRAIN_JOBS makes each drain longer, e.g. to attach dotnet-trace to a Worker (bench/profile.sh).
+        // BENCH_DRAIN_JOBS makes each drain longer, e.g. to attach perf or dotnet-trace to a Worker while it drains.
         if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_DRAIN_JOBS"), out var drainJobs) && drainJobs > 0)
         {
             plan = plan with { DrainJobs = drainJobs };
