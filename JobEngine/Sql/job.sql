@@ -39,18 +39,22 @@ FROM jobs.job_history
 WHERE id = $1
 LIMIT 1;
 
--- name: LockQueueLimit
--- Sent before ClaimJobs for a queue with a limit: serializes the claimers of one queue (a transaction-level
--- advisory lock, which writes nothing), so the next statement, whose snapshot is taken after the
--- lock, sees every running job and every start.
+-- name: LockQueueClaim
+-- Sent before every ClaimJobs: serializes the claimers of one queue (a transaction-level advisory
+-- lock, which writes nothing), so the next statement, whose snapshot is taken after the lock, sees
+-- every earlier claim and start. A capped queue needs that to count its running jobs. Every queue
+-- gains from it once several Worker processes claim: concurrent claims all start at the head of
+-- job_claim_idx and fought over the same rows (each skipped a rival's locked rows and rechecked
+-- rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000, and
+-- PostgreSQL spent 30 us per job instead of 18. A claim waiting here sleeps on the lock.
 SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
 -- name: ClaimJobs
 -- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
 -- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
 -- back; attempt is the fencing token every later write of this run must present.
--- A queue with a global cap or rate limit (a row in jobs.queue_limit, claimed after
--- LockQueueLimit) gets no more than the cap minus its running jobs and the rate limit minus the
+-- A queue with a global cap or rate limit (a row in jobs.queue_limit; every claim runs after
+-- LockQueueClaim) gets no more than the cap minus its running jobs and the rate limit minus the
 -- starts in the sliding window, and each start of a rate-limited queue is recorded; its running
 -- jobs are counted from jobs.job_count (kept in the same transaction as every claim and finish).
 -- A queue without a row pays one primary-key lookup. The candidates use the constant LIMIT $2 (a
