@@ -31,9 +31,9 @@ public sealed record NewWorkflowStep(string Name, NewJob Job)
 public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
 {
     /// <summary>Most steps in one workflow.</summary>
-    public const int MaxSteps = 10_000;
+    public const int MaxSteps = 20_000;
     /// <summary>Most dependencies (edges) in one workflow, over all its steps.</summary>
-    public const int MaxDependencies = 100_000;
+    public const int MaxDependencies = 200_000;
     /// <summary>Longest step name, in characters.</summary>
     public const int MaxStepNameLength = 128;
     /// <summary>Longest workflow name, in characters.</summary>

@@ -218,7 +218,7 @@ public static class WorkflowsApi
 
 /// <summary>The body of <c>POST /workflows</c>, as the OpenAPI document shows it.</summary>
 /// <param name="Name">An optional name (1 to 200 characters).</param>
-/// <param name="Steps">1 to 10,000 steps; each has the fields of POST /jobs (but runAt and idempotencyKey) and a name, dependsOn and onDependencyFailure.</param>
+/// <param name="Steps">1 to 20,000 steps; each has the fields of POST /jobs (but runAt and idempotencyKey) and a name, dependsOn and onDependencyFailure.</param>
 public sealed record WorkflowRequest(string? Name, WorkflowStepRequest[] Steps);
 
 /// <summary>One step of <c>POST /workflows</c>.</summary>

@@ -417,7 +417,11 @@ WITH workflow AS (
 ), steps AS MATERIALIZED (
     SELECT s.ordinal::integer AS ordinal, nextval('jobs.job_id_seq') AS job_id, s.step, s.queue, s.kind, s.args, s.priority,
            s.max_attempts, s.policy, s.waiting_on, s.has_dependents
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::jsonb[], $8::smallint[], $9::smallint[], $10::text[], $11::integer[], $12::boolean[])
+    -- Each array is read through a scalar subquery, so the plan does not inline it as a constant (an
+    -- unnamed statement is planned with its values): a fan-out of 10,000 and a fan-in took 654 ms
+    -- to insert that way, 414 ms this way (the scan alone: 375 ms against 30).
+    FROM unnest((SELECT $4::text[]), (SELECT $5::text[]), (SELECT $6::text[]), (SELECT $7::jsonb[]), (SELECT $8::smallint[]),
+                (SELECT $9::smallint[]), (SELECT $10::text[]), (SELECT $11::integer[]), (SELECT $12::boolean[]))
          WITH ORDINALITY AS s (step, queue, kind, args, priority, max_attempts, policy, waiting_on, has_dependents, ordinal)
 ), named AS (
     INSERT INTO jobs.workflow_step (job_id, workflow_id, ordinal, step, on_dependency_failure)

@@ -130,7 +130,7 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["workflow: broken JSON"] = Flow("""{"steps":[""", 400, "body"),
         ["workflow: array instead of object"] = Flow("[]", 400, "body"),
         ["workflow: steps not an array"] = Flow("""{"steps":{"a":{"kind":"noop"}}}""", 400, "steps"),
-        ["workflow: over the maximum"] = Flow("""{"steps":[""" + string.Join(",", Enumerable.Range(0, 10_001).Select(i => $$"""{"name":"s{{i}}","kind":"noop"}""")) + "]}", 400, "steps"),
+        ["workflow: over the maximum"] = Flow("""{"steps":[""" + string.Join(",", Enumerable.Range(0, JobEngine.NewWorkflow.MaxSteps + 1).Select(i => $$"""{"name":"s{{i}}","kind":"noop"}""")) + "]}", 400, "steps"),
         ["workflow: cycle"] = Flow("""{"steps":[{"name":"a","kind":"noop","dependsOn":["b"]},{"name":"b","kind":"noop","dependsOn":["a"]}]}""", 400, "steps[0].dependsOn"),
         ["workflow: depends on itself"] = Flow("""{"steps":[{"name":"a","kind":"noop","dependsOn":["a"]}]}""", 400, "steps[0].dependsOn"),
         ["workflow: unknown dependency"] = Flow("""{"steps":[{"name":"a","kind":"noop"},{"name":"b","kind":"noop","dependsOn":["zzz"]}]}""", 400, "steps[1].dependsOn[0]"),
