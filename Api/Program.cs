@@ -10,6 +10,7 @@ var app = builder.Build();
 app.UseApiPipeline();
 
 app.MapJobsApi();
+app.MapWorkflowsApi();
 app.MapStatsApi();
 app.MapSchedulesApi();
 app.MapDatabaseApi();

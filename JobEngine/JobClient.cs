@@ -67,6 +67,143 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         return await MatchToRequestsAsync(jobs, inserted, transaction, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Enqueues a workflow in its own transaction: every step or none.</summary>
+    /// <exception cref="ArgumentException">The workflow is invalid (<see cref="NewWorkflow.Validate"/>); the message names the step and field.</exception>
+    public async Task<WorkflowEnqueued> EnqueueWorkflowAsync(NewWorkflow workflow, CancellationToken cancellationToken = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        var result = await EnqueueWorkflowAsync(workflow, transaction, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Enqueues a workflow inside the caller's transaction, in one statement and one round trip
+    /// whatever its size: steps without dependencies are available at once, the others wait
+    /// (<see cref="JobState.Pending"/>) until each of their dependencies completed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The workflow is invalid (<see cref="NewWorkflow.Validate"/>); the message names the step and field.</exception>
+    public async Task<WorkflowEnqueued> EnqueueWorkflowAsync(NewWorkflow workflow, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workflow);
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (workflow.Validate() is { } error)
+        {
+            throw new ArgumentException($"The workflow is invalid: {error.Field}: expected {error.Expected}.{(error.Detail is null ? "" : " " + error.Detail)}", nameof(workflow));
+        }
+
+        var connection = transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
+        var steps = workflow.Steps;
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < steps.Count; i++)
+        {
+            position[steps[i].Name] = i + 1;
+        }
+
+        var dependencies = new List<int>();
+        var dependents = new List<int>();
+        var hasDependents = new bool[steps.Count];
+        for (var i = 0; i < steps.Count; i++)
+        {
+            foreach (var name in steps[i].DependsOn)
+            {
+                dependencies.Add(position[name]);
+                dependents.Add(i + 1);
+                hasDependents[position[name] - 1] = true;
+            }
+        }
+
+        var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
+        var command = new NpgsqlCommand(JobSql.InsertWorkflow, connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        command.Parameters.Add(new() { Value = (object?)workflow.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)workflow.CreatedBy ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)traceParent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Name).ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Job.Queue).ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Job.Kind).ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Job.ArgsJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Job.Priority).ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.Job.MaxAttempts).ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.OnDependencyFailure == DependencyFailure.Run ? "run" : "cancel").ToArray() });
+        command.Parameters.Add(new() { Value = steps.Select(s => s.DependsOn.Count).ToArray() });
+        command.Parameters.Add(new() { Value = hasDependents });
+        command.Parameters.Add(new() { Value = dependencies.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        command.Parameters.Add(new() { Value = dependents.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        long workflowId = 0;
+        var enqueued = new WorkflowStepEnqueued[steps.Count];
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            workflowId = reader.GetFieldValue<long>(reader.GetOrdinal("workflow_id"));
+            var ordinal = reader.GetFieldValue<int>(reader.GetOrdinal("ordinal"));
+            enqueued[ordinal - 1] = new WorkflowStepEnqueued(
+                steps[ordinal - 1].Name,
+                reader.GetFieldValue<long>(reader.GetOrdinal("job_id")),
+                reader.GetFieldValue<string>(reader.GetOrdinal("state")));
+        }
+
+        return new WorkflowEnqueued(workflowId, enqueued);
+    }
+
+    /// <summary>The workflow with this id and every step's current state, or null.</summary>
+    public async Task<WorkflowRecord?> GetWorkflowAsync(long id, CancellationToken cancellationToken = default)
+    {
+        // One transaction, so the header and the steps come from the same moment of the workflow.
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        string? name, createdBy;
+        DateTimeOffset createdAt;
+        var header = new NpgsqlCommand(JobSql.SelectWorkflow, connection, transaction);
+        await using (header.ConfigureAwait(false))
+        {
+            header.Parameters.Add(new() { Value = id });
+            var reader = await header.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            name = reader.IsDBNull(reader.GetOrdinal("name")) ? null : reader.GetFieldValue<string>(reader.GetOrdinal("name"));
+            createdBy = reader.IsDBNull(reader.GetOrdinal("created_by")) ? null : reader.GetFieldValue<string>(reader.GetOrdinal("created_by"));
+            createdAt = reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("created_at"));
+        }
+
+        var steps = new List<WorkflowStepRecord>();
+        var select = new NpgsqlCommand(JobSql.SelectWorkflowSteps, connection, transaction);
+        await using (select.ConfigureAwait(false))
+        {
+            select.Parameters.Add(new() { Value = id });
+            var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var state = reader.GetOrdinal("state");
+                var lastError = reader.GetOrdinal("last_error");
+                var finalizedAt = reader.GetOrdinal("finalized_at");
+                steps.Add(new WorkflowStepRecord(
+                    reader.GetFieldValue<string>(reader.GetOrdinal("step")),
+                    reader.GetFieldValue<long>(reader.GetOrdinal("job_id")),
+                    reader.IsDBNull(state) ? null : reader.GetFieldValue<string>(state),
+                    reader.GetFieldValue<short>(reader.GetOrdinal("attempt")),
+                    reader.GetFieldValue<string[]>(reader.GetOrdinal("depends_on")),
+                    reader.GetFieldValue<string>(reader.GetOrdinal("on_dependency_failure")) == "run" ? DependencyFailure.Run : DependencyFailure.Cancel,
+                    reader.IsDBNull(lastError) ? null : reader.GetFieldValue<string>(lastError),
+                    reader.IsDBNull(finalizedAt) ? null : reader.GetFieldValue<DateTimeOffset>(finalizedAt)));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new WorkflowRecord(id, name, createdAt, createdBy, steps);
+    }
+
     /// <summary>The job with this id, or null.</summary>
     public async Task<JobRecord?> GetAsync(long id, CancellationToken cancellationToken = default)
     {
@@ -79,13 +216,18 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Cancels a job that has not finished. One not yet running is cancelled at once; a running one
-    /// has its handler's token cancelled by its worker and ends <c>cancelled</c> unless it completes first.
+    /// Cancels a job that has not finished. One not yet running (or still waiting for its
+    /// dependencies) is cancelled at once; a running one has its handler's token cancelled by its
+    /// worker and ends <c>cancelled</c> unless it completes first. Its dependents are cancelled in
+    /// turn, but those that run anyway (<see cref="DependencyFailure.Run"/>).
     /// </summary>
     public Task<JobActionResult> CancelAsync(long id, CancellationToken cancellationToken = default) =>
         ActAsync(JobSql.CancelJob, id, cancellationToken);
 
-    /// <summary>Runs a discarded, cancelled, retryable or scheduled job again now.</summary>
+    /// <summary>
+    /// Runs a discarded, cancelled, retryable or scheduled job again now. A workflow step brought
+    /// back this way keeps its dependents: those its failure cancelled wait for it again.
+    /// </summary>
     public async Task<JobActionResult> RetryAsync(long id, CancellationToken cancellationToken = default)
     {
         try

@@ -22,10 +22,14 @@ public sealed record JobTransition(string? From, string To, JobActor By, string 
 
 /// <summary>
 /// The job's life in one place: every state change the engine makes, who makes it and with which
-/// statement. Live states (<see cref="JobState.IsFinalized"/> false) are rows of <c>jobs.job</c>;
-/// a transition into a finalized state moves the row into <c>jobs.job_history</c> in the same
-/// statement, and the only way back is an operator's retry. No other change exists: a test holds
-/// job.sql to this list.
+/// statement. Live states (<see cref="JobState.IsFinalized"/> false) are rows of <c>jobs.job</c>,
+/// but <see cref="JobState.Pending"/>: a job waiting for its dependencies is a row of
+/// <c>jobs.job_pending</c>, and the statement that finalizes its last dependency moves it into
+/// <c>jobs.job</c> (available), or into the history (cancelled) when a dependency failed; those
+/// moves are made by <c>jobs.resolve_dependents</c> (migration 15) inside the finalizing statement,
+/// named here. A transition into a finalized state moves the row into <c>jobs.job_history</c> in
+/// the same statement, and the only way back is an operator's retry (which also puts the dependents
+/// a failed job cancelled back to waiting). No other change exists: a test holds job.sql to this list.
 /// </summary>
 public static class JobLife
 {
@@ -34,6 +38,15 @@ public static class JobLife
     [
         new(null, JobState.Available, JobActor.Producer, "InsertJobs"),
         new(null, JobState.Scheduled, JobActor.Producer, "InsertJobs"),
+        new(null, JobState.Available, JobActor.Producer, "InsertWorkflow"),
+        new(null, JobState.Pending, JobActor.Producer, "InsertWorkflow"),
+        new(JobState.Pending, JobState.Available, JobActor.Worker, "FinishJobs"),
+        new(JobState.Pending, JobState.Cancelled, JobActor.Worker, "FinishJobs"),
+        new(JobState.Pending, JobState.Available, JobActor.Rescuer, "RescueExpiredJobs"),
+        new(JobState.Pending, JobState.Cancelled, JobActor.Rescuer, "RescueExpiredJobs"),
+        new(JobState.Pending, JobState.Available, JobActor.Operator, "CancelJob"),
+        new(JobState.Pending, JobState.Cancelled, JobActor.Operator, "CancelJob"),
+        new(JobState.Cancelled, JobState.Pending, JobActor.Operator, "RetryJob"),
         new(JobState.Available, JobState.Running, JobActor.Worker, "ClaimJobs"),
         new(JobState.Scheduled, JobState.Running, JobActor.Worker, "ClaimJobs"),
         new(JobState.Retryable, JobState.Running, JobActor.Worker, "ClaimJobs"),

@@ -47,8 +47,11 @@ ORDER BY id DESC;
 
 -- name: SelectTraceParent
 -- The W3C traceparent of the request that enqueued the job, for the admin page's trace link. One
--- statement, one snapshot: the job is found in exactly one of the two tables.
+-- statement, one snapshot: the job is found in exactly one of the three tables (a workflow step
+-- waiting for its dependencies is in jobs.job_pending).
 SELECT trace_parent FROM jobs.job WHERE id = $1
+UNION ALL
+SELECT trace_parent FROM jobs.job_pending WHERE id = $1
 UNION ALL
 SELECT trace_parent FROM jobs.job_history WHERE id = $1
 LIMIT 1;

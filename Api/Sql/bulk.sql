@@ -12,7 +12,9 @@
 -- keeping their ids. A job whose idempotency key a live job holds stays in the history (reviving it
 -- would fail the batch on the unique key); of several finished jobs with one key, the newest comes
 -- back and the older ones then find it live. FOR UPDATE: a concurrent single retry or a retention
--- sweep of the same row makes it skip here instead of moving twice.
+-- sweep of the same row makes it skip here instead of moving twice. A workflow step keeps its
+-- dependents (has_dependents), but unlike the single RetryJob the dependents its failure cancelled
+-- are not put back to waiting: a filter may match them too, and each is then retried as a job.
 WITH batch AS (
     SELECT id, finalized_at, idempotency_key
     FROM jobs.job_history
@@ -39,10 +41,11 @@ WITH batch AS (
 ), inserted AS (
     -- The insert trigger of jobs.job notifies each queue once per statement.
     INSERT INTO jobs.job (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
-                          attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+                          attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by, has_dependents)
     OVERRIDING SYSTEM VALUE
     SELECT id, 'available', queue, kind, args, priority, attempt, greatest(max_attempts, attempt + 1), now(), created_at,
-           attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by
+           attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by,
+           EXISTS (SELECT 1 FROM jobs.job_dependency AS d WHERE d.job_id = revived.id)
     FROM revived
     RETURNING id
 )
@@ -87,8 +90,14 @@ WITH batch AS (
            attempted_at, now(), attempted_by, errors, idempotency_key, trace_parent, created_by
     FROM cancelled
     RETURNING id
+), resolved AS (
+    -- Workflow steps cancelled here cancel their dependents, as CancelJob does (migration 15).
+    SELECT jobs.resolve_dependents(array_agg(id), array_agg('cancelled'::jobs.job_state), true)
+    FROM cancelled
+    WHERE has_dependents
+    HAVING count(*) > 0
 )
-SELECT (SELECT min(id) FROM batch) AS cursor, (SELECT count(*) FROM kept) AS changed;
+SELECT (SELECT min(id) FROM batch) AS cursor, (SELECT count(*) FROM kept) AS changed, (SELECT count(*) FROM resolved) AS resolved;
 
 -- name: CountCancellableJobs
 SELECT count(*)

@@ -21,5 +21,8 @@ internal static class JobSql
     public static readonly string PruneFinishedMinutes = Queries.Get(nameof(PruneFinishedMinutes));
     public static readonly string CancelJob = Queries.Get(nameof(CancelJob));
     public static readonly string RetryJob = Queries.Get(nameof(RetryJob));
+    public static readonly string InsertWorkflow = Queries.Get(nameof(InsertWorkflow));
+    public static readonly string SelectWorkflow = Queries.Get(nameof(SelectWorkflow));
+    public static readonly string SelectWorkflowSteps = Queries.Get(nameof(SelectWorkflowSteps));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
 }

@@ -13,6 +13,8 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         { "GET", "/jobs/1" },
         { "POST", "/jobs/1/cancel" },
         { "POST", "/jobs/1/retry" },
+        { "POST", "/workflows" },
+        { "GET", "/workflows/1" },
         { "GET", "/stats" },
     };
 

@@ -89,6 +89,8 @@ public sealed class PostgresDownTests(PostgresDownFixture api) : IClassFixture<P
         { "GET", "/jobs?state=available", null },
         { "POST", "/jobs/1/cancel", null },
         { "POST", "/jobs/1/retry", null },
+        { "POST", "/workflows", """{"steps":[{"name":"a","kind":"noop"}]}""" },
+        { "GET", "/workflows/1", null },
         { "GET", "/stats", null },
     };
 

@@ -24,10 +24,11 @@ public sealed class HostileFixture : ApiFixture
         await Db.FinalizeAsync([CompletedId], "completed");
     }
 
-    /// <summary>Everything a request could have changed: the job and kind tables, row by row.</summary>
+    /// <summary>Everything a request could have changed: the job and kind tables, row by row, and the workflow tables' counts.</summary>
     public Task<string> SnapshotAsync() => Db.ScalarAsync<string>("""
         SELECT (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || md5(coalesce(string_agg(j::text, '|' ORDER BY id), '')) FROM jobs.job_all AS j)
             || ' kinds ' || (SELECT count(*) || '/' || md5(coalesce(string_agg(k::text, '|' ORDER BY kind), '')) FROM jobs.kind AS k)
+            || ' workflows ' || (SELECT count(*) FROM jobs.workflow) || '/' || (SELECT count(*) FROM jobs.job_pending)
         """);
 }
 
@@ -46,6 +47,8 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
     private static Case Post(string body, int status, string? field) => new("POST", "/jobs", Utf8(body), status, field);
 
     private static Case Batch(string body, int status, string? field) => new("POST", "/jobs/batch", Utf8(body), status, field);
+
+    private static Case Flow(string body, int status, string? field) => new("POST", "/workflows", Utf8(body), status, field);
 
     private static Case Get(string path, int status, string? field) => new("GET", path, null, status, field);
 
@@ -123,6 +126,23 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["batch: script in queue"] = Batch($$"""[{"kind":"noop","queue":"{{Script}}{{new string('x', 64)}}"}]""", 400, "[0].queue"),
         ["batch: broken JSON"] = Batch("""[{"kind":"noop"},""", 400, "body"),
         ["batch: null"] = Batch("null", 400, "body"),
+        // POST /workflows and GET /workflows/{id}
+        ["workflow: broken JSON"] = Flow("""{"steps":[""", 400, "body"),
+        ["workflow: array instead of object"] = Flow("[]", 400, "body"),
+        ["workflow: steps not an array"] = Flow("""{"steps":{"a":{"kind":"noop"}}}""", 400, "steps"),
+        ["workflow: over the maximum"] = Flow("""{"steps":[""" + string.Join(",", Enumerable.Range(0, JobEngine.NewWorkflow.MaxSteps + 1).Select(i => $$"""{"name":"s{{i}}","kind":"noop"}""")) + "]}", 400, "steps"),
+        ["workflow: cycle"] = Flow("""{"steps":[{"name":"a","kind":"noop","dependsOn":["b"]},{"name":"b","kind":"noop","dependsOn":["a"]}]}""", 400, "steps[0].dependsOn"),
+        ["workflow: depends on itself"] = Flow("""{"steps":[{"name":"a","kind":"noop","dependsOn":["a"]}]}""", 400, "steps[0].dependsOn"),
+        ["workflow: unknown dependency"] = Flow("""{"steps":[{"name":"a","kind":"noop"},{"name":"b","kind":"noop","dependsOn":["zzz"]}]}""", 400, "steps[1].dependsOn[0]"),
+        ["workflow: SQL injection as dependency"] = Flow($$"""{"steps":[{"name":"a","kind":"noop","dependsOn":["{{Injection}}"]}]}""", 400, "steps[0].dependsOn[0]"),
+        ["workflow: dependsOn a string"] = Flow("""{"steps":[{"name":"a","kind":"noop","dependsOn":"b"}]}""", 400, "steps[0].dependsOn"),
+        ["workflow: duplicate step names"] = Flow("""{"steps":[{"name":"a","kind":"noop"},{"name":"a","kind":"noop"}]}""", 400, "steps[1].name"),
+        ["workflow: step name control character"] = Flow("""{"steps":[{"name":"a\u0007","kind":"noop"}]}""", 400, "steps[0].name"),
+        ["workflow: step kind unknown"] = Flow("""{"steps":[{"name":"a","kind":"nobody-runs-this"}]}""", 400, "steps[0].kind"),
+        ["workflow: step idempotency key"] = Flow("""{"steps":[{"name":"a","kind":"noop","idempotencyKey":"k"}]}""", 400, "steps[0].idempotencyKey"),
+        ["workflow: Idempotency-Key header"] = new("POST", "/workflows", Utf8("""{"steps":[{"name":"a","kind":"noop"}]}"""), 400, "Idempotency-Key", Headers: new() { ["Idempotency-Key"] = ["k"] }),
+        ["workflow get: id letters"] = Get("/workflows/abc", 400, "id"),
+        ["workflow get: missing"] = Get("/workflows/987654321", 404, "id"),
         // GET /jobs/{id}
         ["get: id letters"] = Get("/jobs/abc", 400, "id"),
         ["get: id negative"] = Get("/jobs/-1", 400, "id"),

@@ -56,6 +56,49 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         Assert.True(rows <= 50, $"read {rows} rows of jobs.job to find the oldest waiting job");
     }
 
+    // Ordinary jobs pay nothing for workflows (migration 15): a finish of jobs nobody depends on
+    // aggregates no row into the call of jobs.resolve_dependents, so it never runs and no workflow
+    // table is read. Run for real (EXPLAIN ANALYZE) on the 50 running jobs, rolled back; then once
+    // more with one job flagged, which must call it: the control that the probe sees a call.
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 1)]
+    public async Task Finishing_jobs_nobody_depends_on_never_resolves_dependents(bool flagOne, long calls)
+    {
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var ids = await ScalarAsync<long[]>(connection, "SELECT array_agg(id ORDER BY id) FROM jobs.job WHERE state = 'running'");
+        if (flagOne)
+        {
+            await ScalarAsync<object>(connection, $"UPDATE jobs.job SET has_dependents = true WHERE id = {ids[0]}");
+        }
+
+        await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + JobSql.FinishJobs, connection, transaction);
+        explain.Parameters.Add(new() { Value = ids });
+        explain.Parameters.Add(new() { Value = ids.Select(_ => (short)1).ToArray() });
+        explain.Parameters.Add(new() { Value = ids.Select(_ => "completed").ToArray() });
+        explain.Parameters.Add(new() { Value = ids.Select(_ => 0L).ToArray() });
+        explain.Parameters.Add(new() { Value = ids.Select(_ => (string?)null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        explain.Parameters.Add(new() { Value = true });
+        using var plan = System.Text.Json.JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
+        await transaction.RollbackAsync();
+
+        var nodes = Nodes(plan.RootElement[0].GetProperty("Plan")).ToList();
+        var resolved = nodes.Single(n => n.TryGetProperty("Subplan Name", out var name) && name.GetString() == "CTE resolved");
+        Assert.Equal(calls, (long)resolved.GetProperty("Actual Rows").GetDouble());
+        Assert.DoesNotContain(nodes, n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is "job_dependency" or "job_pending" or "workflow_step");
+        Assert.Equal(50L, (long)nodes.Single(n => n.TryGetProperty("Subplan Name", out var name) && name.GetString() == "CTE finished").GetProperty("Actual Rows").GetDouble());
+
+        static async Task<T> ScalarAsync<T>(Npgsql.NpgsqlConnection connection, string sql)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+            return (T)(await command.ExecuteScalarAsync())!;
+        }
+
+        static IEnumerable<System.Text.Json.JsonElement> Nodes(System.Text.Json.JsonElement node) =>
+            node.TryGetProperty("Plans", out var children) ? [node, .. children.EnumerateArray().SelectMany(Nodes)] : [node];
+    }
+
     private static Npgsql.NpgsqlParameter[] ParametersOf(string statement)
     {
         long[] ids = [.. Enumerable.Range(1, 100).Select(i => (long)i * 7)];

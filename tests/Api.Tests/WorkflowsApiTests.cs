@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text.Json;
+using JobEngine.Tests;
+
+namespace Api.Tests;
+
+public sealed class WorkflowsApiTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    private static string Step(string name, string queue, params string[] dependsOn) =>
+        JsonSerializer.Serialize(new { name, kind = "noop", queue, dependsOn });
+
+    private static string Body(params string[] steps) => $$"""{"name":"test","steps":[{{string.Join(",", steps)}}]}""";
+
+    private Task<long> WorkflowRowsAsync() => api.Db.ScalarAsync<long>("SELECT (SELECT count(*) FROM jobs.workflow) + (SELECT count(*) FROM jobs.job_pending) + (SELECT count(*) FROM jobs.job)");
+
+    [Fact]
+    public async Task A_fan_out_and_fan_in_in_one_request_is_201_and_get_shows_its_progress_until_the_fan_in_completed()
+    {
+        var parallel = Enumerable.Range(0, 1000).Select(i => Step($"p{i}", "q-wf-fan", "root")).ToList();
+        var body = Body([Step("root", "q-wf-fan"), .. parallel, Step("join", "q-wf-fan", [.. Enumerable.Range(0, 1000).Select(i => $"p{i}")])]);
+
+        var response = await api.Producer.PostJsonAsync("/workflows", body);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.BodyAsync();
+        var id = created.GetProperty("id").GetInt64();
+        Assert.Equal($"/workflows/{id}", response.Headers.Location?.OriginalString);
+        var steps = created.GetProperty("steps").EnumerateArray().ToList();
+        Assert.Equal(1002, steps.Count);
+        Assert.Equal(("root", "available"), (steps[0].GetProperty("name").GetString(), steps[0].GetProperty("state").GetString()));
+        Assert.All(steps.Skip(1), s => Assert.Equal("pending", s.GetProperty("state").GetString()));
+        var join = await (await api.Producer.GetAsync($"/jobs/{steps[^1].GetProperty("jobId").GetInt64()}")).BodyAsync();
+        Assert.Equal("pending", join.GetProperty("state").GetString());
+
+        var waiting = await (await api.Producer.GetAsync($"/workflows/{id}")).BodyAsync();
+        Assert.False(waiting.GetProperty("finished").GetBoolean());
+        Assert.Equal(1001, waiting.GetProperty("progress").GetProperty("byState").GetProperty("pending").GetInt32());
+        Assert.Equal(["root"], waiting.GetProperty("steps")[1].GetProperty("dependsOn").EnumerateArray().Select(e => e.GetString()));
+
+        await using var worker = await TestWorker.StartAsync(api.Db, new() { ["Queues:q-wf-fan"] = "16" });
+        var done = await Eventually.WaitForAsync(
+            async () => await (await api.Producer.GetAsync($"/workflows/{id}")).BodyAsync(),
+            w => w.GetProperty("finished").GetBoolean(), $"workflow {id} to finish", TimeSpan.FromMinutes(3));
+
+        Assert.Equal(1002, done.GetProperty("progress").GetProperty("total").GetInt32());
+        Assert.Equal(1002, done.GetProperty("progress").GetProperty("finished").GetInt32());
+        Assert.Equal(1002, done.GetProperty("progress").GetProperty("byState").GetProperty("completed").GetInt32());
+        var joinRun = await api.Db.ScalarAsync<DateTime>("SELECT attempted_at FROM jobs.job_history WHERE id = $1", steps[^1].GetProperty("jobId").GetInt64());
+        var lastParallel = await api.Db.ScalarAsync<DateTime>("SELECT max(finalized_at) FROM jobs.job_history WHERE id = ANY ($1)", steps.Skip(1).SkipLast(1).Select(s => s.GetProperty("jobId").GetInt64()).ToArray());
+        Assert.True(lastParallel <= joinRun, $"the fan-in started at {joinRun:O}, before the last parallel step finished at {lastParallel:O}");
+        Assert.Equal(1, await api.Db.ScalarAsync<short>("SELECT attempt FROM jobs.job_history WHERE id = $1", steps[^1].GetProperty("jobId").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_cycle_is_a_400_naming_it_and_nothing_is_written()
+    {
+        var before = await WorkflowRowsAsync();
+
+        var response = await api.Producer.PostJsonAsync("/workflows", Body(Step("a", "q-wf-bad", "b"), Step("b", "q-wf-bad", "a"), Step("c", "q-wf-bad")));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "steps[0].dependsOn");
+        Assert.Contains("a -> b -> a", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await WorkflowRowsAsync());
+    }
+
+    [Theory]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop"},{"name":"b","kind":"noop","dependsOn":["a","nope"]}]}""", "steps[1].dependsOn[1]", "'nope'")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop"},{"name":"a","kind":"noop"}]}""", "steps[1].name", "'a'")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop"},{"name":"b","kind":"nobody-runs-this"}]}""", "steps[1].kind", "'nobody-runs-this'")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop","onDependencyFailure":"ignore"}]}""", "steps[0].onDependencyFailure", "")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop","priority":12}]}""", "steps[0].priority", "")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop","runAt":"2099-01-01T00:00:00Z"}]}""", "steps[0].runAt", "")]
+    [InlineData("""{"steps":[{"kind":"noop"}]}""", "steps[0].name", "")]
+    [InlineData("""{"steps":[]}""", "steps", "")]
+    [InlineData("""{"steps":[{"name":"a","kind":"noop"}],"extra":1}""", "extra", "")]
+    public async Task An_invalid_workflow_is_a_400_naming_the_field_and_step_and_nothing_is_written(string body, string field, string named)
+    {
+        var before = await WorkflowRowsAsync();
+
+        var response = await api.Producer.PostJsonAsync("/workflows", body);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, field);
+        Assert.Contains(named, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await WorkflowRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_producer_reads_only_its_own_workflows_and_an_anonymous_caller_none()
+    {
+        var created = await (await api.Producer.PostJsonAsync("/workflows", Body(Step("a", "q-wf-own")))).BodyAsync();
+        var id = created.GetProperty("id").GetInt64();
+
+        Assert.Equal(HttpStatusCode.OK, (await api.Producer.GetAsync($"/workflows/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.Admin.GetAsync($"/workflows/{id}")).StatusCode);
+        await (await api.OtherProducer.GetAsync($"/workflows/{id}")).AssertProblemAsync(HttpStatusCode.NotFound, "id");
+        await (await api.Admin.GetAsync("/workflows/0")).AssertProblemAsync(HttpStatusCode.BadRequest, "id");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.PostJsonAsync("/workflows", Body(Step("a", "q-wf-own")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.GetAsync($"/workflows/{id}")).StatusCode);
+    }
+}

@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using JobEngine.Running;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace JobEngine.Tests;
+
+/// <summary>
+/// Workflows on a real database with real Workers: dependents run only after their dependencies
+/// completed, exactly once; a failed dependency cancels its dependents (or they run anyway); cancel
+/// and retry reach down the chain; the whole workflow is written all or none; the count tables stay exact.
+/// </summary>
+public sealed class WorkflowTests : IClassFixture<TestDatabase>
+{
+    private readonly TestDatabase _db;
+    private readonly JobClient _client;
+
+    public WorkflowTests(TestDatabase db)
+    {
+        _db = db;
+        _client = new JobClient(db.App);
+    }
+
+    [Fact]
+    public async Task A_chain_runs_strictly_in_order_each_step_after_the_previous_one_finished()
+    {
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-chain", log);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("c", "wf-chain", "b"),
+            Step("a", "wf-chain"),
+            Step("b", "wf-chain", "a"),
+        ])
+        { Name = "chain" });
+
+        Assert.Equal(["c", "a", "b"], workflow.Steps.Select(s => s.Name));
+        Assert.Equal(["pending", "available", "pending"], workflow.Steps.Select(s => s.State));
+        Assert.Equal(JobState.Pending, (await _client.GetAsync(workflow.Steps[0].JobId))!.State);
+        var done = await WaitUntilFinishedAsync(workflow.WorkflowId);
+
+        Assert.All(done.Steps, s => Assert.Equal(JobState.Completed, s.State));
+        Assert.True(log.Finished("a") < log.Started("b"), log.ToString());
+        Assert.True(log.Finished("b") < log.Started("c"), log.ToString());
+        Assert.Equal(1, log.Runs("c"));
+        Assert.Equal(["b"], done.Steps.Single(s => s.Name == "c").DependsOn);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_fan_out_of_1000_then_a_fan_in_runs_the_fan_in_once_after_all_of_them()
+    {
+        var log = new StepHandler.Log();
+        await using var first = await StartWorkerAsync("wf-fan", log, concurrency: 16);
+        await using var second = await StartWorkerAsync("wf-fan", log, concurrency: 16);
+        var parallel = Enumerable.Range(0, 1000).Select(i => Step($"p{i}", "wf-fan", "root")).ToList();
+        var steps = new List<NewWorkflowStep> { Step("root", "wf-fan") };
+        steps.AddRange(parallel);
+        steps.Add(Step("join", "wf-fan", [.. parallel.Select(p => p.Name)]));
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(steps));
+        var done = await WaitUntilFinishedAsync(workflow.WorkflowId, TimeSpan.FromMinutes(3));
+
+        Assert.All(done.Steps, s => Assert.Equal(JobState.Completed, s.State));
+        Assert.Equal(1, log.Runs("join"));
+        Assert.All(parallel, p => Assert.Equal(1, log.Runs(p.Name)));
+        Assert.All(parallel, p => Assert.True(log.Finished("root") < log.Started(p.Name)));
+        Assert.True(parallel.Max(p => log.Finished(p.Name)) < log.Started("join"), "the fan-in started before every parallel step finished");
+        Assert.Equal(1002, done.CountsByState[JobState.Completed]);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_discarded_dependency_cancels_its_dependents_down_the_chain_naming_it_unless_they_run_anyway()
+    {
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-fail", log);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("extract", "wf-fail", failUntilAttempt: 2),
+            Step("load", "wf-fail", "extract"),
+            Step("report", "wf-fail", "load"),
+            Step("cleanup", "wf-fail", "extract") with { OnDependencyFailure = DependencyFailure.Run },
+        ]));
+        var done = await WaitUntilFinishedAsync(workflow.WorkflowId);
+
+        var state = done.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(JobState.Discarded, state["extract"].State);
+        Assert.Equal(JobState.Cancelled, state["load"].State);
+        Assert.Contains("step 'extract'", state["load"].LastError, StringComparison.Ordinal);
+        Assert.Contains("discarded", state["load"].LastError, StringComparison.Ordinal);
+        Assert.Equal(JobState.Cancelled, state["report"].State);
+        Assert.Contains("step 'load'", state["report"].LastError, StringComparison.Ordinal);
+        Assert.Equal(JobState.Completed, state["cleanup"].State);
+        Assert.Equal(0, log.Runs("load") + log.Runs("report"));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task Retrying_a_discarded_step_puts_the_dependents_it_cancelled_back_to_wait_and_they_run_after_it()
+    {
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-retry", log);
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-retry", failUntilAttempt: 2),
+            Step("b", "wf-retry", "a"),
+            Step("c", "wf-retry", "b"),
+        ]));
+        await WaitUntilFinishedAsync(workflow.WorkflowId);
+        Assert.Equal(JobState.Cancelled, await _db.StateAsync(workflow.Steps[2].JobId));
+
+        var retried = await _client.RetryAsync(workflow.Steps[0].JobId);
+        var done = await WaitUntilFinishedAsync(workflow.WorkflowId);
+
+        Assert.Equal(JobActionOutcome.Done, retried.Outcome);
+        Assert.All(done.Steps, s => Assert.Equal(JobState.Completed, s.State));
+        Assert.True(log.Finished("a") < log.Started("b"), log.ToString());
+        Assert.True(log.Finished("b") < log.Started("c"), log.ToString());
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_step_whose_worker_died_on_its_last_attempt_is_discarded_by_the_rescuer_and_cancels_its_dependents()
+    {
+        // No Worker serves the queue: the test plays a Worker that claimed the root and died.
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("lost", "wf-rescue", failUntilAttempt: 0),
+            Step("next", "wf-rescue", "lost"),
+        ]));
+        await _db.ExecuteAsync("""
+            UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = 'dead-worker',
+                                lease_expires_at = now() - interval '1 second'
+            WHERE id = $1
+            """, workflow.Steps[0].JobId);
+        var rescuer = new JobRescuer(_db.App, Options.Create(new JobWorkerOptions()), TimeProvider.System, NullLogger<JobRescuer>.Instance);
+
+        await rescuer.RescueExpiredAsync(CancellationToken.None);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+
+        Assert.Equal(JobState.Discarded, now["lost"].State);
+        Assert.Equal(JobState.Cancelled, now["next"].State);
+        Assert.Contains("step 'lost'", now["next"].LastError, StringComparison.Ordinal);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_waiting_step_cancels_its_dependents_and_leaves_the_rest_running()
+    {
+        // No Worker serves the queue: the root stays available, the others wait.
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("root", "wf-cancel"),
+            Step("middle", "wf-cancel", "root"),
+            Step("leaf", "wf-cancel", "middle"),
+            Step("anyway", "wf-cancel", "middle") with { OnDependencyFailure = DependencyFailure.Run },
+        ]));
+
+        var cancelled = await _client.CancelAsync(workflow.Steps[1].JobId);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name, s => s.State);
+
+        Assert.Equal((JobActionOutcome.Done, JobState.Pending), (cancelled.Outcome, cancelled.PreviousState));
+        Assert.Equal(JobState.Available, now["root"]);
+        Assert.Equal(JobState.Cancelled, now["middle"]);
+        Assert.Equal(JobState.Cancelled, now["leaf"]);
+        // Runs anyway, but only after its other dependencies: it had none left, so it is available.
+        Assert.Equal(JobState.Available, now["anyway"]);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task Without_history_a_chain_still_runs_in_order_and_a_failure_still_cancels_its_dependents()
+    {
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-nohistory", log, retention: "00:00:00");
+        var chain = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-nohistory"),
+            Step("b", "wf-nohistory", "a"),
+            Step("c", "wf-nohistory", "b"),
+            Step("bad", "wf-nohistory", failUntilAttempt: 2),
+            Step("after-bad", "wf-nohistory", "bad"),
+        ]));
+
+        var done = await WaitUntilFinishedAsync(chain.WorkflowId);
+
+        Assert.All(done.Steps, s => Assert.Null(s.State));
+        Assert.True(log.Finished("a") < log.Started("b"), log.ToString());
+        Assert.True(log.Finished("b") < log.Started("c"), log.ToString());
+        Assert.Equal(0, log.Runs("after-bad"));
+        Assert.Equal(5, done.CountsByState["finished"]);
+    }
+
+    [Fact]
+    public async Task A_workflow_that_fails_to_insert_leaves_nothing_behind()
+    {
+        var before = await TableCountsAsync();
+        // A check the test adds makes the last table the statement writes refuse the last step.
+        await _db.ExecuteAsync("ALTER TABLE jobs.job_pending ADD CONSTRAINT test_refuses_poison CHECK (kind <> 'poison') NOT VALID");
+        try
+        {
+            var steps = Enumerable.Range(0, 50).Select(i => Step($"s{i}", "wf-none")).ToList();
+            steps.Add(new NewWorkflowStep("poisoned", new NewJob("poison") { Queue = "wf-none" }) { DependsOn = ["s0"] });
+
+            await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _client.EnqueueWorkflowAsync(new NewWorkflow(steps)));
+        }
+        finally
+        {
+            await _db.ExecuteAsync("ALTER TABLE jobs.job_pending DROP CONSTRAINT test_refuses_poison");
+        }
+
+        Assert.Equal(before, await TableCountsAsync());
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_all WHERE queue = 'wf-none'"));
+    }
+
+    [Fact]
+    public async Task An_invalid_workflow_is_refused_before_anything_is_written_naming_the_step()
+    {
+        var cycle = new NewWorkflow([Step("a", "q", "c"), Step("b", "q", "a"), Step("c", "q", "b"), Step("d", "q")]);
+        var unknown = new NewWorkflow([Step("a", "q"), Step("b", "q", "a", "nope")]);
+        var duplicate = new NewWorkflow([Step("a", "q"), Step("a", "q")]);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => _client.EnqueueWorkflowAsync(cycle));
+        Assert.Contains("a -> c -> b -> a", error.Message, StringComparison.Ordinal);
+        Assert.Equal("steps[1].dependsOn[1]", unknown.Validate()!.Field);
+        Assert.Contains("'nope'", unknown.Validate()!.Detail, StringComparison.Ordinal);
+        Assert.Equal("steps[1].name", duplicate.Validate()!.Field);
+        Assert.Equal("steps[0].dependsOn", new NewWorkflow([Step("self", "q", "self")]).Validate()!.Field);
+        Assert.Equal("steps", new NewWorkflow([.. Enumerable.Range(0, NewWorkflow.MaxSteps + 1).Select(i => Step($"s{i}", "q"))]).Validate()!.Field);
+        Assert.Null(new NewWorkflow([Step("a", "q"), Step("b", "q", "a")]).Validate());
+    }
+
+    private static NewWorkflowStep Step(string name, string queue, params string[] dependsOn) =>
+        new(name, NewJob.Create("step", new StepHandler.Args(name)) with { Queue = queue }) { DependsOn = dependsOn };
+
+    private static NewWorkflowStep Step(string name, string queue, int failUntilAttempt) =>
+        new(name, NewJob.Create("step", new StepHandler.Args(name, failUntilAttempt)) with { Queue = queue, MaxAttempts = 1 });
+
+    private Task<TestWorker> StartWorkerAsync(string queue, StepHandler.Log log, int concurrency = 4, string? retention = null)
+    {
+        var settings = new Dictionary<string, string?> { [$"Queues:{queue}"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (retention is not null)
+        {
+            settings["RetentionPeriod"] = retention;
+        }
+
+        return TestWorker.StartAsync(_db, settings, services => services.AddSingleton(log).AddJobHandler<StepHandler, StepHandler.Args>("step"));
+    }
+
+    private Task<WorkflowRecord> WaitUntilFinishedAsync(long workflowId, TimeSpan? timeout = null) =>
+        Eventually.WaitForAsync(async () => (await _client.GetWorkflowAsync(workflowId))!, w => w.IsFinished,
+            $"workflow {workflowId} to finish", timeout)!;
+
+    private Task<string> TableCountsAsync() => _db.ScalarAsync<string>("""
+        SELECT concat_ws(',', (SELECT count(*) FROM jobs.workflow), (SELECT count(*) FROM jobs.workflow_step),
+                         (SELECT count(*) FROM jobs.job_dependency), (SELECT count(*) FROM jobs.job), (SELECT count(*) FROM jobs.job_pending))
+        """);
+
+    /// <summary>Records when each step started and finished, as positions in one sequence; fails while its attempt is below <c>FailUntilAttempt</c>.</summary>
+    public sealed class StepHandler(StepHandler.Log log) : IJobHandler<StepHandler.Args>
+    {
+        public sealed record Args(string Name, int FailUntilAttempt = 0);
+
+        public sealed class Log
+        {
+            private readonly ConcurrentQueue<(string Event, string Name, long At)> _events = new();
+            private long _sequence;
+
+            public void Add(string what, string name) => _events.Enqueue((what, name, Interlocked.Increment(ref _sequence)));
+
+            public long Started(string name) => _events.Where(e => e.Name == name && e.Event == "start").Select(e => e.At).DefaultIfEmpty(long.MaxValue).Max();
+
+            public long Finished(string name) => _events.Where(e => e.Name == name && e.Event == "finish").Select(e => e.At).DefaultIfEmpty(long.MaxValue).Max();
+
+            public int Runs(string name) => _events.Count(e => e.Name == name && e.Event == "start");
+
+            public override string ToString() => string.Join(" ", _events.Select(e => $"{e.At}:{e.Event}:{e.Name}"));
+        }
+
+        public async Task HandleAsync(JobContext job, Args args, CancellationToken cancellationToken)
+        {
+            log.Add("start", args.Name);
+            await Task.Yield();
+            if (job.Attempt < args.FailUntilAttempt)
+            {
+                log.Add("failed", args.Name);
+                throw new InvalidOperationException($"step {args.Name}: attempt {job.Attempt} fails");
+            }
+
+            log.Add("finish", args.Name);
+        }
+    }
+}
