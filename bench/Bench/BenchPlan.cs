@@ -31,5 +31,11 @@ internal sealed record BenchPlan(
     /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>
     public TimeSpan CatchUpLimit => TimeSpan.FromSeconds(Quick ? 10 : 45);
 
+    /// <summary>Steps of the workflow scenario's chain (each waits for the one before).</summary>
+    public int WorkflowChainSteps => Quick ? 50 : 1000;
+
+    /// <summary>Parallel steps of the workflow scenario's fan-out, between its root and its fan-in step.</summary>
+    public int WorkflowFanOut => Quick ? 200 : 10_000;
+
     public int JobsFor(string contender) => contender == "hangfire" ? HangfireDrainJobs : DrainJobs;
 }

@@ -43,8 +43,8 @@ internal static class BenchRunner
         // BENCH_CONTENDERS (names, comma-separated) and BENCH_SCENARIOS narrow a run while tuning one figure;
         // a report of such a run says so in its notes.
         var contenders = Only<Contender>("BENCH_CONTENDERS", [ours, new Ours(env, keepsHistory: false), NodePeer.Graphile(env), NodePeer.PgBoss(env), new HangfirePeer(env)], c => c.Name);
-        var scenarios = Only<string>("BENCH_SCENARIOS", ["drain", "ceiling", "steady", "scale", "ageing", "index-build"], s => s);
-        if (contenders.Length < 5 || scenarios.Length < 6)
+        var scenarios = Only<string>("BENCH_SCENARIOS", ["drain", "ceiling", "steady", "workflow", "scale", "ageing", "index-build"], s => s);
+        if (contenders.Length < 5 || scenarios.Length < 7)
         {
             results.Notes.Add($"- a narrowed run: contenders {string.Join(", ", contenders.Select(c => c.Name))}; scenarios {string.Join(", ", scenarios)}.");
         }
@@ -68,6 +68,7 @@ internal static class BenchRunner
         await Step("ceiling", () => new CeilingScenario(env, plan, results).RunAsync(ours, token)).ConfigureAwait(false);
         // Start latencies of ours are read from the jobs' rows, which a run without history deletes.
         await Step("steady", () => new SteadyScenario(env, plan, results).RunAsync([.. contenders.Where(c => c.Name != Ours.NoHistoryName)], token)).ConfigureAwait(false);
+        await Step("workflow", () => new WorkflowScenario(env, plan, results).RunAsync(ours, token)).ConfigureAwait(false);
         await Step("scale", () => new ScaleScenario(plan, results, drain).RunAsync(contenders, token)).ConfigureAwait(false);
         BenchDatabase? aged = null;
         await Step("ageing", async () => aged = await new AgeingScenario(env, plan, results, drain).RunAsync(ours, token).ConfigureAwait(false)).ConfigureAwait(false);

@@ -23,4 +23,6 @@ internal static class BenchSql
     public static readonly string MaxJobId = Queries.Get(nameof(MaxJobId));
     public static readonly string OursDrainDiagnosis = Queries.Get(nameof(OursDrainDiagnosis));
     public static readonly string PlainCreateIndexes = Queries.Get(nameof(PlainCreateIndexes));
+    public static readonly string FinalizedAmong = Queries.Get(nameof(FinalizedAmong));
+    public static readonly string WorkflowStepTimes = Queries.Get(nameof(WorkflowStepTimes));
 }

@@ -76,3 +76,12 @@ SELECT count(*) FILTER (WHERE errors @> '[{"type": "LeaseExpired"}]'),
        count(*)
 FROM jobs.job_all
 WHERE id > $1;
+
+-- name: FinalizedAmong
+-- How many of the jobs $1 (ids) have finished: a workflow is done when all of its steps have.
+SELECT count(*) FROM jobs.job_history WHERE id = ANY ($1::bigint[]);
+
+-- name: WorkflowStepTimes
+-- When each finished job of $1 (ids) started and was finalized (database clock), and on which
+-- attempt: a step that ran twice shows attempt 2.
+SELECT id, attempted_at, finalized_at, attempt FROM jobs.job_history WHERE id = ANY ($1::bigint[]);
