@@ -11,7 +11,7 @@ namespace Bench.Tests;
 [Collection(BenchmarkCollection.Name)]
 public sealed class QuickBenchmarkTests
 {
-    private static readonly string[] Scenarios = ["drain", "steady", "scale", "ageing", "ceiling", "index-build"];
+    private static readonly string[] Scenarios = ["drain", "steady", "scale", "ageing", "ceiling", "workflow", "index-build"];
 
     [Fact]
     public async Task Quick_mode_runs_every_scenario_and_reports_figures_for_our_engine()
