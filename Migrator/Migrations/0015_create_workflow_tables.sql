@@ -190,11 +190,7 @@ $$;
 
 -- Called by RetryJob for a job brought back from the history: the dependents it cancelled (and
 -- theirs, down the chain: jobs in the history cancelled with a DependencyFailed error) wait again
--- in jobs.job_pending, each for its dependencies that have not completed. Their dependencies still
--- live are locked first (FOR KEY SHARE: a finish's DELETE waits for this transaction), and the
--- count is taken by a later statement, with a snapshot that sees any finish that committed
--- meanwhile: a dependency finishing concurrently is counted once, either as completed here or by
--- its own finish, which then finds the revived row. Returns how many.
+-- in jobs.job_pending, each for its dependencies that have not completed. Returns how many.
 CREATE FUNCTION jobs.revive_dependents(p_id bigint)
     RETURNS integer
     LANGUAGE plpgsql
@@ -202,7 +198,6 @@ CREATE FUNCTION jobs.revive_dependents(p_id bigint)
 AS
 $$
 DECLARE
-    chain   bigint[];
     revived integer;
 BEGIN
     WITH RECURSIVE down (id) AS (
@@ -213,27 +208,12 @@ BEGIN
         JOIN jobs.job_dependency AS d ON d.job_id = down.id
         WHERE EXISTS (SELECT 1 FROM jobs.job_history AS h
                       WHERE h.id = down.id AND h.state = 'cancelled' AND h.errors -> -1 ->> 'type' = 'DependencyFailed')
-    )
-    SELECT array_agg(h.id) INTO chain
-    FROM down
-    JOIN jobs.job_history AS h ON h.id = down.id
-    WHERE h.state = 'cancelled'
-      AND h.errors -> -1 ->> 'type' = 'DependencyFailed';
-
-    IF chain IS NULL THEN
-        RETURN 0;
-    END IF;
-
-    PERFORM 1
-    FROM jobs.job AS j
-    WHERE j.id IN (SELECT d.job_id FROM jobs.job_dependency AS d WHERE d.dependent_id = ANY (chain))
-    ORDER BY j.id
-    FOR KEY SHARE;
-
-    WITH gone AS (
+    ), gone AS (
         DELETE FROM jobs.job_history AS h
-        WHERE h.id = ANY (chain)
+        USING down
+        WHERE h.id = down.id
           AND h.state = 'cancelled'
+          AND h.errors -> -1 ->> 'type' = 'DependencyFailed'
         RETURNING h.*
     ), waiting AS (
         INSERT INTO jobs.job_pending (id, queue, kind, args, priority, max_attempts, created_at, errors, trace_parent,
