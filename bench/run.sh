@@ -27,6 +27,16 @@ fi
 [ -d bench/peers/node_modules/graphile-worker ] && [ -d bench/peers/node_modules/pg-boss ] \
   || { echo "[bench] npm did not install the peers into bench/peers/node_modules" >&2; exit 1; }
 
+# dotnet-counters samples our Worker's runtime counters during one drain (bench/Bench/RuntimeProfile.cs);
+# without it the run goes on and those figures are absent.
+COUNTERS="$ROOT/.tools/dotnet-counters"
+if [ ! -x "$COUNTERS" ]; then
+  say "installing dotnet-counters into .tools/"
+  dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$ROOT/.tools" >/dev/null 2>&1 \
+    || say "dotnet-counters could not be installed: the Worker's runtime counters will be missing from the report"
+fi
+[ -x "$COUNTERS" ] && export BENCH_DOTNET_COUNTERS="$COUNTERS"
+
 say "building Worker, Migrator and bench/Bench (Release)"
 dotnet build Worker/Worker.csproj -c Release --verbosity quiet -nologo
 dotnet build Migrator/Migrator.csproj -c Release --verbosity quiet -nologo

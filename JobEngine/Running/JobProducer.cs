@@ -89,13 +89,10 @@ internal sealed class JobProducer(
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection);
         await using var batchScope = batch.ConfigureAwait(false);
-        if (limited)
-        {
-            // Two statements in one implicit transaction: the lock, then the claim with a fresh snapshot.
-            var lockLimit = new NpgsqlBatchCommand(JobSql.LockQueueLimit);
-            lockLimit.Parameters.Add(new() { Value = queue });
-            batch.BatchCommands.Add(lockLimit);
-        }
+        // Two statements in one implicit transaction: the queue's claim lock, then the claim with a fresh snapshot.
+        var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
+        lockQueue.Parameters.Add(new() { Value = queue });
+        batch.BatchCommands.Add(lockQueue);
 
         var claim = new NpgsqlBatchCommand(JobSql.ClaimJobs);
         claim.Parameters.Add(new() { Value = queue });
@@ -107,10 +104,7 @@ internal sealed class JobProducer(
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            if (limited)
-            {
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
 
             // By name (ClaimJobs' RETURNING), each ordinal looked up once per claim, not per row.
             var (id, queueColumn, kind, args, attempt, maxAttempts, traceParent, latency) = (

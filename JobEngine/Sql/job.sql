@@ -47,18 +47,22 @@ FROM jobs.job_history
 WHERE id = $1
 LIMIT 1;
 
--- name: LockQueueLimit
--- Sent before ClaimJobs for a queue with a limit: serializes the claimers of one queue (a transaction-level
--- advisory lock, which writes nothing), so the next statement, whose snapshot is taken after the
--- lock, sees every running job and every start.
+-- name: LockQueueClaim
+-- Sent before every ClaimJobs: serializes the claimers of one queue (a transaction-level advisory
+-- lock, which writes nothing), so the next statement, whose snapshot is taken after the lock, sees
+-- every earlier claim and start. A capped queue needs that to count its running jobs. Every queue
+-- gains from it once several Worker processes claim: concurrent claims all start at the head of
+-- job_claim_idx and fought over the same rows (each skipped a rival's locked rows and rechecked
+-- rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000, and
+-- PostgreSQL spent 30 us per job instead of 18. A claim waiting here sleeps on the lock.
 SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
 -- name: ClaimJobs
 -- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
 -- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
 -- back; attempt is the fencing token every later write of this run must present.
--- A queue with a global cap or rate limit (a row in jobs.queue_limit, claimed after
--- LockQueueLimit) gets no more than the cap minus its running jobs and the rate limit minus the
+-- A queue with a global cap or rate limit (a row in jobs.queue_limit; every claim runs after
+-- LockQueueClaim) gets no more than the cap minus its running jobs and the rate limit minus the
 -- starts in the sliding window, and each start of a rate-limited queue is recorded; its running
 -- jobs are counted from jobs.job_count (kept in the same transaction as every claim and finish).
 -- A queue without a row pays one primary-key lookup. The candidates use the constant LIMIT $2 (a
@@ -66,7 +70,10 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- claimed. A paused queue (a row in jobs.queue_pause, migration 13) yields nothing: one
 -- primary-key probe per claim. The claim writes no index (migration 12): job_claim_idx holds every live job, so the
 -- running ones at the head of the queue are read and passed over, and the UPDATE changes no
--- indexed column, which makes it a heap-only update.
+-- indexed column, which makes it a heap-only update. The rows are updated where the candidates
+-- found them (by ctid, a TID scan): the row locks taken by FOR UPDATE keep every locked version in
+-- place until this statement ends, and a lookup of each id in job_pkey cost a quarter of the
+-- claim's buffer reads (8,100 -> 6,100 a claim of 1,000; 15 % of its time).
 WITH lim AS (
     SELECT greatest(0, least(
                $2::integer,
@@ -78,7 +85,7 @@ WITH lim AS (
     FROM jobs.queue_limit AS l
     WHERE l.queue = $1
 ), candidates AS (
-    SELECT id
+    SELECT ctid
     FROM jobs.job
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
@@ -88,7 +95,7 @@ WITH lim AS (
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 ), next AS (
-    SELECT id FROM candidates LIMIT (SELECT coalesce(max(n), $2::integer) FROM lim)
+    SELECT ctid FROM candidates LIMIT (SELECT coalesce(max(n), $2::integer) FROM lim)
 ), claimed AS (
     UPDATE jobs.job AS j
     SET state = 'running',
@@ -96,8 +103,7 @@ WITH lim AS (
         attempted_at = now(),
         attempted_by = $3,
         lease_expires_at = now() + $4 * interval '1 millisecond'
-    FROM next
-    WHERE j.id = next.id
+    WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM next))
     RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.trace_parent,
               extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
 ), started AS (

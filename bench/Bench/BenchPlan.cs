@@ -25,10 +25,10 @@ internal sealed record BenchPlan(
     /// <summary>How often a drain checks whether any job is left.</summary>
     public static TimeSpan DrainPoll => TimeSpan.FromMilliseconds(50);
 
-    /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>
     /// <summary>Runs per scale-out point: one, to fit the time budget (the 1-process point is the drain's median).</summary>
     public int ScaleRuns => 1;
 
+    /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>
     public TimeSpan CatchUpLimit => TimeSpan.FromSeconds(Quick ? 10 : 45);
 
     public int JobsFor(string contender) => contender == "hangfire" ? HangfireDrainJobs : DrainJobs;

@@ -97,6 +97,9 @@ internal static class Report
         return md.ToString();
     }
 
+    private static double? ScaleRatio(Results results, int processes) =>
+        results.Find("scale", "ours", $"jobs_per_s_{processes}_processes") / results.Find("scale", "graphile-worker", $"jobs_per_s_{processes}_processes");
+
     private static void Targets(BenchPlan plan, Results results, Action<string> line, Func<double?, string> f)
     {
         var ours = results.Find("drain", "ours", "jobs_per_s");
@@ -110,6 +113,12 @@ internal static class Report
             ("ceiling without history >= 2.5x today's schema (1 / 2 connections)",
                 $"{f(results.Find("ceiling", "ceiling", "none_1conn_vs_before_1conn"))}x / {f(results.Find("ceiling", "ceiling", "none_2conn_vs_before_2conn"))}x",
                 results.Find("ceiling", "ceiling", "none_1conn_vs_before_1conn") >= 2.5 && results.Find("ceiling", "ceiling", "none_2conn_vs_before_2conn") >= 2.5),
+            ("scale: 2 processes >= 1.5x Graphile Worker with 2", $"{f(ScaleRatio(results, 2))}x", ScaleRatio(results, 2) >= 1.5),
+            ("scale: 4 processes >= 1.5x Graphile Worker with 4", $"{f(ScaleRatio(results, 4))}x", ScaleRatio(results, 4) >= 1.5),
+            ("steady at 1,000/s: p50 and p99 no worse than Graphile Worker's",
+                $"p50 {f(results.Find("steady", "ours", "p50_ms_at_1000"))} vs {f(results.Find("steady", "graphile-worker", "p50_ms_at_1000"))} ms, p99 {f(results.Find("steady", "ours", "p99_ms_at_1000"))} vs {f(results.Find("steady", "graphile-worker", "p99_ms_at_1000"))} ms",
+                results.Find("steady", "ours", "p50_ms_at_1000") <= results.Find("steady", "graphile-worker", "p50_ms_at_1000")
+                && results.Find("steady", "ours", "p99_ms_at_1000") <= results.Find("steady", "graphile-worker", "p99_ms_at_1000")),
             ("drain >= 50% of the ceiling", $"{f(results.Find("ceiling", "ours", "percent_of_ceiling"))}%", results.Find("ceiling", "ours", "percent_of_ceiling") >= 50),
             ("steady p50 < 5 ms at 1,000/s", $"{f(results.Find("steady", "ours", "p50_ms_at_1000"))} ms", results.Find("steady", "ours", "p50_ms_at_1000") < 5),
             ("steady p99 < 25 ms at 1,000/s", $"{f(results.Find("steady", "ours", "p99_ms_at_1000"))} ms", results.Find("steady", "ours", "p99_ms_at_1000") < 25),

@@ -15,7 +15,9 @@ namespace Bench.Scenarios;
 /// with two connections: today's schema before issue 18 (migration 8, jobs finalized in place),
 /// the lean live table with the day-partitioned history, and the lean table keeping no history
 /// (retention 0). Our drain is reported as a percentage of the history mode on one connection,
-/// which is what the Worker runs by default.
+/// which is what the Worker runs by default. Issue 18 asked whether finishing one batch and claiming
+/// the next in one round trip pays: the history storage on one connection runs that way once more
+/// (finish and claim in one NpgsqlBatch, one transaction and one commit per batch instead of two).
 /// </summary>
 internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Results results)
 {
@@ -54,6 +56,15 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
             }
         }
 
+        var oneTrip = new List<double>();
+        for (var i = 0; i < plan.Runs; i++)
+        {
+            oneTrip.Add((await MeasureAsync(ours, Storage.History, 1, cancellationToken, finishAndClaimTogether: true).ConfigureAwait(false)).Drain);
+        }
+
+        results.Add("ceiling", "ceiling", "history_1conn_one_round_trip_jobs_per_s", Stats.Median(oneTrip), "jobs/s");
+        results.Add("ceiling", "ceiling", "history_1conn_one_round_trip_vs_two", Stats.Median(oneTrip) / (results.Find("ceiling", "ceiling", "history_1conn_jobs_per_s") ?? double.NaN), "x");
+
         foreach (var mode in (string[])["history", "none"])
         {
             foreach (var connections in (int[])[1, 2])
@@ -70,7 +81,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         results.Add("ceiling", "ours", "percent_of_ceiling", (results.Find("drain", "ours", "jobs_per_s") ?? double.NaN) / ceiling * 100, "%");
     }
 
-    private async Task<(double Insert, double Drain)> MeasureAsync(Ours ours, Storage storage, int connections, CancellationToken cancellationToken)
+    private async Task<(double Insert, double Drain)> MeasureAsync(Ours ours, Storage storage, int connections, CancellationToken cancellationToken, bool finishAndClaimTogether = false)
     {
         await using var db = await BenchDatabase.CreateAsync(env, "ceiling", cancellationToken).ConfigureAwait(false);
         await ours.SetupAsync(db, cancellationToken).ConfigureAwait(false);
@@ -86,64 +97,98 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         var insertSeconds = clock.Elapsed.TotalSeconds;
         await db.ExecuteAsync("VACUUM ANALYZE jobs.job", cancellationToken).ConfigureAwait(false);
         clock.Restart();
-        var drained = await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => ClaimAndFinishAllAsync(source, storage, cancellationToken))).ConfigureAwait(false);
+        var drained = await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => ClaimAndFinishAllAsync(source, storage, finishAndClaimTogether, cancellationToken))).ConfigureAwait(false);
         return (plan.DrainJobs / insertSeconds, drained.Sum() / clock.Elapsed.TotalSeconds);
     }
 
-    private static async Task<long> ClaimAndFinishAllAsync(NpgsqlDataSource source, Storage storage, CancellationToken cancellationToken)
+    private static async Task<long> ClaimAndFinishAllAsync(NpgsqlDataSource source, Storage storage, bool finishAndClaimTogether, CancellationToken cancellationToken)
     {
-        var claimSql = BenchSql.Engine.Get("ClaimJobs");
-        var finishSql = storage == Storage.Before ? FinishJobsInPlace : BenchSql.Engine.Get("FinishJobs");
         await using var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var (ids, attempts) = await SendAsync(connection, storage, [], [], claim: true, cancellationToken).ConfigureAwait(false);
         long total = 0;
-        while (true)
+        while (ids.Count > 0)
         {
-            var ids = new List<long>(Ours.ClaimBatchSize);
-            var attempts = new List<short>(Ours.ClaimBatchSize);
-            await using (var claim = new NpgsqlCommand(claimSql, connection))
-            {
-                claim.Parameters.Add(new() { Value = NewJob.DefaultQueue });
-                claim.Parameters.Add(new() { Value = Ours.ClaimBatchSize });
-                claim.Parameters.Add(new() { Value = "ceiling" });
-                claim.Parameters.Add(new() { Value = 30_000.0 });
-                await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    ids.Add(reader.GetFieldValue<long>(reader.GetOrdinal("id")));
-                    attempts.Add(reader.GetFieldValue<short>(reader.GetOrdinal("attempt")));
-                }
-            }
-
-            if (ids.Count == 0)
-            {
-                return total;
-            }
-
-            // As the engine's completer sends it: the two-table storages' FinishJobs after the
-            // statement that keeps the planner from looping over the id list (job.sql).
-            await using (var batch = new NpgsqlBatch(connection))
-            {
-                if (storage != Storage.Before)
-                {
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("DisableNestedLoopsForThisTransaction")));
-                }
-
-                var finish = new NpgsqlBatchCommand(finishSql);
-                batch.BatchCommands.Add(finish);
-                finish.Parameters.Add(new() { Value = ids.ToArray() });
-                finish.Parameters.Add(new() { Value = attempts.ToArray() });
-                finish.Parameters.Add(new() { Value = Enumerable.Repeat(JobState.Completed, ids.Count).ToArray() });
-                finish.Parameters.Add(new() { Value = new long[ids.Count] });
-                finish.Parameters.Add(new() { Value = new string?[ids.Count], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-                if (storage != Storage.Before)
-                {
-                    finish.Parameters.Add(new() { Value = storage == Storage.History });
-                }
-
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
             total += ids.Count;
+            if (finishAndClaimTogether)
+            {
+                (ids, attempts) = await SendAsync(connection, storage, ids, attempts, claim: true, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await SendAsync(connection, storage, ids, attempts, claim: false, cancellationToken).ConfigureAwait(false);
+                (ids, attempts) = await SendAsync(connection, storage, [], [], claim: true, cancellationToken).ConfigureAwait(false);
+            }
         }
+
+        return total;
+    }
+
+    /// <summary>
+    /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
+    /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
+    /// the id list), then, when <paramref name="claim"/>, the queue's claim lock and ClaimJobs.
+    /// Returns the claimed jobs.
+    /// </summary>
+    private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
+        NpgsqlConnection connection, Storage storage, List<long> ids, List<short> attempts, bool claim, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        if (ids.Count > 0)
+        {
+            if (storage != Storage.Before)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("DisableNestedLoopsForThisTransaction")));
+            }
+
+            var finish = new NpgsqlBatchCommand(storage == Storage.Before ? FinishJobsInPlace : BenchSql.Engine.Get("FinishJobs"));
+            batch.BatchCommands.Add(finish);
+            finish.Parameters.Add(new() { Value = ids.ToArray() });
+            finish.Parameters.Add(new() { Value = attempts.ToArray() });
+            finish.Parameters.Add(new() { Value = Enumerable.Repeat(JobState.Completed, ids.Count).ToArray() });
+            finish.Parameters.Add(new() { Value = new long[ids.Count] });
+            finish.Parameters.Add(new() { Value = new string?[ids.Count], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            if (storage != Storage.Before)
+            {
+                finish.Parameters.Add(new() { Value = storage == Storage.History });
+            }
+        }
+
+        if (claim)
+        {
+            var lockQueue = new NpgsqlBatchCommand(BenchSql.Engine.Get("LockQueueClaim"));
+            lockQueue.Parameters.Add(new() { Value = NewJob.DefaultQueue });
+            batch.BatchCommands.Add(lockQueue);
+            var claimJobs = new NpgsqlBatchCommand(BenchSql.Engine.Get("ClaimJobs"));
+            claimJobs.Parameters.Add(new() { Value = NewJob.DefaultQueue });
+            claimJobs.Parameters.Add(new() { Value = Ours.ClaimBatchSize });
+            claimJobs.Parameters.Add(new() { Value = "ceiling" });
+            claimJobs.Parameters.Add(new() { Value = 30_000.0 });
+            batch.BatchCommands.Add(claimJobs);
+        }
+
+        var claimed = (Ids: new List<long>(Ours.ClaimBatchSize), Attempts: new List<short>(Ours.ClaimBatchSize));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!claim)
+        {
+            return claimed;
+        }
+
+        // The claim's rows are the last result set.
+        while (reader.FieldCount == 0 || reader.GetName(0) != "id")
+        {
+            if (!await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("ClaimJobs returned no result set.");
+            }
+        }
+
+        var (id, attempt) = (reader.GetOrdinal("id"), reader.GetOrdinal("attempt"));
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            claimed.Ids.Add(reader.GetFieldValue<long>(id));
+            claimed.Attempts.Add(reader.GetFieldValue<short>(attempt));
+        }
+
+        return claimed;
     }
 }

@@ -4,7 +4,11 @@ using Bench.Contenders;
 namespace Bench.Scenarios;
 
 /// <summary>One timed drain: its rate, the workers' peak memory, the statements it cost, and the CPU each side spent on it.</summary>
-internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis, double WorkerCpuSeconds, double PostgresCpuSeconds);
+internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<StatementCost> Statements, Dictionary<string, double> Diagnosis, double WorkerCpuSeconds, double PostgresCpuSeconds)
+{
+    /// <summary>Our Worker's runtime counters per job (see <see cref="RuntimeProfile"/>), when they were sampled.</summary>
+    public Dictionary<string, double> Runtime { get; init; } = [];
+}
 
 /// <summary>
 /// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
@@ -35,27 +39,30 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             await db.ExecuteAsync("ANALYZE", cancellationToken).ConfigureAwait(false);
             var before = await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false);
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
+            var runtime = contender is Ours && processes == 1 ? RuntimeProfile.Attach(workers[0].Id, Path.Combine(env.WorkDir, $"{contender.Name}-counters.csv")) : null;
             try
             {
                 var clock = Stopwatch.StartNew();
                 await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
                 var ready = clock.Elapsed;
+                var readyAt = DateTime.Now;
                 var (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)), CpuTime.OfPostgres());
                 await WaitUntilDrainedAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
                 var seconds = (clock.Elapsed - ready).TotalSeconds;
+                var drainedAt = DateTime.Now;
                 (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)) - workerCpu, CpuTime.OfPostgres() - postgresCpu);
                 var rss = workers.Max(w => w.PeakRssMb());
                 var statements = StatementProfile.Between(before, await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false));
                 var diagnosis = await contender.DiagnoseDrainAsync(db, mark, cancellationToken).ConfigureAwait(false);
-                return new DrainRun(jobs / seconds, rss, statements, diagnosis, workerCpu, postgresCpu);
+                await StopAsync(workers).ConfigureAwait(false);
+                return new DrainRun(jobs / seconds, rss, statements, diagnosis, workerCpu, postgresCpu)
+                {
+                    Runtime = runtime is null ? [] : await runtime.PerJobAsync(readyAt, drainedAt, jobs / seconds).ConfigureAwait(false),
+                };
             }
             finally
             {
-                foreach (var worker in workers)
-                {
-                    await worker.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-                    worker.Dispose();
-                }
+                await StopAsync(workers).ConfigureAwait(false);
             }
         }
         finally
@@ -65,6 +72,17 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 await db.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    private static async Task StopAsync(List<ChildProcess> workers)
+    {
+        foreach (var worker in workers)
+        {
+            await worker.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            worker.Dispose();
+        }
+
+        workers.Clear();
     }
 
     private static async Task WaitUntilDrainedAsync(BenchDatabase db, Contender contender, int jobs, List<ChildProcess> workers, CancellationToken cancellationToken)
@@ -115,6 +133,11 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             results.Add("drain", contender.Name, "worker_cpu_us_per_job", Stats.Median(runs.Select(r => r.WorkerCpuSeconds / jobs * 1e6)), "µs");
             results.Add("drain", contender.Name, "postgres_cpu_us_per_job", Stats.Median(runs.Select(r => r.PostgresCpuSeconds / jobs * 1e6)), "µs");
             AddProfile(contender.Name, runs[^1].Statements, jobs);
+            foreach (var (metric, value) in runs[^1].Runtime)
+            {
+                results.Add("drain", contender.Name, metric, value, RuntimeProfile.Unit(metric));
+            }
+
             AddDiagnosis("drain", contender.Name, runs);
             if (contender.Name == "ours")
             {

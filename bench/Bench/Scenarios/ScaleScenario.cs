@@ -28,6 +28,8 @@ internal sealed class ScaleScenario(BenchPlan plan, Results results, DrainScenar
                 results.Add("scale", contender.Name, $"jobs_per_s_{processes}_processes", Stats.Median(runs.Select(r => r.JobsPerSecond)), "jobs/s");
                 drain.AddDiagnosis("scale", $"{contender.Name}", runs.Select(r => r with { Diagnosis = r.Diagnosis.ToDictionary(d => $"{d.Key}_{processes}_processes", d => d.Value) }).ToList());
                 results.Add("scale", contender.Name, $"peak_rss_mb_{processes}_processes", runs.Max(r => r.PeakRssMb), "MB");
+                results.Add("scale", contender.Name, $"worker_cpu_us_per_job_{processes}_processes", Stats.Median(runs.Select(r => r.WorkerCpuSeconds / jobs * 1e6)), "µs");
+                results.Add("scale", contender.Name, $"postgres_cpu_us_per_job_{processes}_processes", Stats.Median(runs.Select(r => r.PostgresCpuSeconds / jobs * 1e6)), "µs");
             }
         }
     }
