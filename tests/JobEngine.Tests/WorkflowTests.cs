@@ -149,6 +149,48 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task A_dependency_that_finishes_while_its_failed_sibling_is_retried_is_counted_exactly_once()
+    {
+        // No Worker serves the queue: the test finishes "b" by hand, in a transaction held open
+        // while "a" (cancelled, which cancelled "d") is retried.
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-race"),
+            Step("b", "wf-race"),
+            Step("d", "wf-race", "a", "b"),
+        ]));
+        var (a, b, d) = (workflow.Steps[0].JobId, workflow.Steps[1].JobId, workflow.Steps[2].JobId);
+        await _client.CancelAsync(a);
+        Assert.Equal(JobState.Cancelled, await _db.StateAsync(d));
+
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var finishing = await connection.BeginTransactionAsync();
+        await using (var finish = new Npgsql.NpgsqlCommand("""
+            WITH gone AS (DELETE FROM jobs.job WHERE id = $1 RETURNING *), kept AS (
+                INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+                SELECT id, 'completed', queue, kind, args, priority, 1, max_attempts, run_at, created_at,
+                       now(), now(), 'hand', errors, idempotency_key, trace_parent, created_by
+                FROM gone)
+            SELECT jobs.resolve_dependents(ARRAY[$1::bigint], ARRAY['completed'::jobs.job_state], true)
+            """, connection, finishing))
+        {
+            finish.Parameters.Add(new() { Value = b });
+            await finish.ExecuteScalarAsync();
+        }
+
+        var retry = _client.RetryAsync(a);
+        await Eventually.WaitForAsync(async () => retry.IsCompleted || await _db.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0,
+            waiting => waiting, "the retry to wait for the finish of b, or to be done");
+        await finishing.CommitAsync();
+        await retry;
+
+        Assert.Equal(JobState.Pending, await _db.ScalarAsync<string>("SELECT state::text FROM jobs.job_all WHERE id = $1 UNION ALL SELECT 'pending' FROM jobs.job_pending WHERE id = $1", d));
+        // Waits for "a" only: "b" completed, and was counted once.
+        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT waiting_on FROM jobs.job_pending WHERE id = $1", d));
+    }
+
+    [Fact]
     public async Task Cancelling_a_waiting_step_cancels_its_dependents_and_leaves_the_rest_running()
     {
         // No Worker serves the queue: the root stays available, the others wait.
