@@ -7,8 +7,9 @@ namespace Bench;
 /// too: how much its CPU went to allocation and garbage collection, the JIT, exceptions or lock
 /// contention, which its CPU per job alone cannot say. dotnet-counters (bench/run.sh installs it
 /// into .tools/) samples the runtime's System.Runtime counters from outside the process once a
-/// second; only the seconds that lie wholly inside the drain are kept. Without the tool the
-/// figures are simply absent.
+/// second; only the seconds that lie wholly inside the drain are kept. Sampling costs the Worker
+/// CPU, so it runs in a drain of its own whose rate is not reported. Without the tool the figures
+/// are simply absent.
 /// </summary>
 internal sealed class RuntimeProfile(ChildProcess collector, string csvFile)
 {
