@@ -24,6 +24,10 @@ public sealed record ChaosReport
     public required int ListenerBackendsTerminated { get; init; }
     public required double ListenerRecoverySeconds { get; init; }
     public required int EnqueueRetries { get; init; }
+    public required int WorkflowEnqueueRetries { get; init; }
+    public required long Workflows { get; init; }
+    public required long WorkflowSteps { get; init; }
+    public required long StepsRunBeforeTheirDependencyCompleted { get; init; }
     public required long Executions { get; init; }
     public required long DuplicateExecutions { get; init; }
     public required long DuplicatesTracedToKilledWorkers { get; init; }
@@ -45,7 +49,7 @@ public sealed record ChaosReport
     {
         var md = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
-        md.AppendLine(c, $"# Chaos run: {JobsEnqueued:N0} jobs, {Settings.Workers} workers, a SIGKILL every {Settings.KillEvery.TotalSeconds:0.#} s");
+        md.AppendLine(c, $"# Chaos run: {JobsEnqueued:N0} jobs ({Settings.Workflows:N0} workflows of {ChaosSettings.StepsPerWorkflow} steps among them), {Settings.Workers} workers, a SIGKILL every {Settings.KillEvery.TotalSeconds:0.#} s");
         md.AppendLine();
         md.AppendLine("| figure | value |");
         md.AppendLine("|---|---|");
@@ -58,6 +62,8 @@ public sealed record ChaosReport
         Row("PostgreSQL restarts (pg_ctl restart -m fast), back to work after", $"{PostgresRestarts}, {PostgresRecoverySeconds:0.0} s");
         Row("LISTEN backends terminated, all listening again after", $"{ListenerBackendsTerminated}, {ListenerRecoverySeconds:0.0} s");
         Row("enqueue batches retried (same idempotency keys)", EnqueueRetries);
+        Row("workflows enqueued / their steps (workflow enqueues retried)", $"{Workflows:N0} / {WorkflowSteps:N0} ({WorkflowEnqueueRetries})");
+        Row("workflow steps run before a dependency completed", StepsRunBeforeTheirDependencyCompleted);
         Row("executions / duplicate executions", $"{Executions:N0} / {DuplicateExecutions:N0}");
         Row("duplicates traced to a killed worker's in-flight job", $"{DuplicatesTracedToKilledWorkers:N0} of {DuplicateExecutions:N0}");
         Row("same attempt run twice", SameAttemptRunTwice);

@@ -11,11 +11,16 @@ namespace Reliability.Tests;
 /// PostgreSQL is restarted once, the LISTEN connections are terminated from the server once. Then
 /// it waits for the queue to drain and reads, from the side tables the handler writes, every
 /// execution: jobs lost, jobs stuck, duplicate executions (each traced to a killed worker) and
-/// duplicate effects. One harness for the test suite's short run and bench/chaos's long one.
+/// duplicate effects. Workflows (a fan-out and a fan-in of the same kind) flow among the jobs: every
+/// step must run only after its dependencies completed, and none may be left waiting. One harness
+/// for the test suite's short run and bench/chaos's long one.
 /// </summary>
 public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string logDirectory)
 {
     private const int EnqueueBatch = 500;
+
+    // Waiting workflow steps are in jobs.job_pending, not in jobs.job_all: a step stuck waiting counts as unfinished.
+    private const string UnfinishedSql = "SELECT (SELECT count(*) FROM jobs.job_all WHERE state <> 'completed') + (SELECT count(*) FROM jobs.job_pending)";
 
     public async Task<ChaosReport> RunAsync()
     {
@@ -69,13 +74,13 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
         }
 
         await enqueuing;
-        await WaitAsync(fleet, async () => await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state <> 'completed'") == 0,
-            "every job to complete", settings.Lease * 3 + TimeSpan.FromMinutes(3));
+        await WaitAsync(fleet, async () => await ScalarAsync<long>(owner, UnfinishedSql) == 0,
+            "every job and every workflow step to complete", settings.Lease * 3 + TimeSpan.FromMinutes(3));
         var seconds = clock.Elapsed.TotalSeconds;
         fleet.Dispose();
         await workerLog.FlushAsync();
         await migratorLog.FlushAsync();
-        return await CountAsync(owner, fleet, enqueuer.Retries, seconds, inFlightAtKills, postgresRecovery, listenersTerminated, listenerRecovery);
+        return await CountAsync(owner, fleet, enqueuer, seconds, inFlightAtKills, postgresRecovery, listenersTerminated, listenerRecovery);
     }
 
     // The side tables are the harness's, not the product's: created by the owner for this run,
@@ -119,7 +124,7 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
         return (terminated.Count, recovery.Elapsed.TotalSeconds);
     }
 
-    private async Task<ChaosReport> CountAsync(NpgsqlDataSource owner, WorkerFleet fleet, int enqueueRetries, double seconds, long inFlightAtKills,
+    private async Task<ChaosReport> CountAsync(NpgsqlDataSource owner, WorkerFleet fleet, Enqueuer enqueuer, double seconds, long inFlightAtKills,
         double postgresRecovery, int listenersTerminated, double listenerRecovery)
     {
         var killed = fleet.Killed.ToHashSet();
@@ -141,13 +146,13 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
         return new ChaosReport
         {
             Settings = settings,
-            JobsEnqueued = settings.Jobs,
+            JobsEnqueued = settings.AllJobs,
             JobRows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all"),
             Completed = await CompletedAsync(owner),
-            NotCompleted = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state <> 'completed'"),
+            NotCompleted = await ScalarAsync<long>(owner, UnfinishedSql),
             LeftRunning = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all WHERE state = 'running' OR lease_expires_at IS NOT NULL"),
             Seconds = seconds,
-            JobsPerSecond = settings.Jobs / seconds,
+            JobsPerSecond = settings.AllJobs / seconds,
             Kills = fleet.Killed.Count,
             InFlightAtKills = inFlightAtKills,
             WorkersStarted = fleet.Started,
@@ -156,7 +161,20 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             PostgresRecoverySeconds = postgresRecovery,
             ListenerBackendsTerminated = listenersTerminated,
             ListenerRecoverySeconds = listenerRecovery,
-            EnqueueRetries = enqueueRetries,
+            EnqueueRetries = enqueuer.Retries,
+            WorkflowEnqueueRetries = enqueuer.WorkflowRetries,
+            Workflows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.workflow"),
+            WorkflowSteps = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.workflow_step"),
+            // A step is released in the transaction that finalizes its last dependency, so every run of
+            // it starts after that transaction began (finalized_at is its now()): an earlier start is a
+            // step that ran before its dependency completed.
+            StepsRunBeforeTheirDependencyCompleted = await ScalarAsync<long>(owner, """
+                SELECT count(DISTINCT d.dependent_id)
+                FROM jobs.job_dependency AS d
+                JOIN jobs.job_all AS dependency ON dependency.id = d.job_id
+                JOIN diagnostics.execution AS e ON e.job_id = d.dependent_id
+                WHERE dependency.state <> 'completed' OR e.started_at < dependency.finalized_at
+                """),
             Executions = executions.Count,
             DuplicateExecutions = duplicates.Count,
             DuplicatesTracedToKilledWorkers = duplicates.Count - untraced.Count,
@@ -233,10 +251,16 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             },
             done => done, what, timeout);
 
-    /// <summary>Enqueues the run's jobs evenly over its duration, as a producer would, retrying a batch PostgreSQL refused with the same idempotency keys.</summary>
+    /// <summary>
+    /// Enqueues the run's jobs evenly over its duration, as a producer would, retrying a batch PostgreSQL
+    /// refused with the same idempotency keys; its workflows go between the batches, each retried only
+    /// when no workflow of its name committed (a workflow takes no idempotency key).
+    /// </summary>
     private sealed class Enqueuer(NpgsqlDataSource app, ChaosSettings settings)
     {
         public int Retries { get; private set; }
+
+        public int WorkflowRetries { get; private set; }
 
         public async Task RunAsync()
         {
@@ -266,7 +290,43 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
                         throw;
                     }
                 });
+
+                for (var w = settings.Workflows * b / batches; w < settings.Workflows * (b + 1) / batches; w++)
+                {
+                    await EnqueueWorkflowAsync(client, $"chaos-workflow-{w}");
+                }
             }
+        }
+
+        private async Task EnqueueWorkflowAsync(JobClient client, string name)
+        {
+            NewWorkflowStep Step(string step, params string[] dependsOn) =>
+                new(step, NewJob.Create("record", new { ms = settings.WorkMs })) { DependsOn = dependsOn };
+            var workflow = new NewWorkflow(
+            [
+                Step("extract"),
+                Step("part-1", "extract"), Step("part-2", "extract"), Step("part-3", "extract"), Step("part-4", "extract"),
+                Step("merge", "part-1", "part-2", "part-3", "part-4"),
+                Step("publish", "merge"),
+            ])
+            { Name = name };
+            await Retrying(async () =>
+            {
+                try
+                {
+                    if (await ScalarAsync<long>(app, "SELECT count(*) FROM jobs.workflow WHERE name = $1", name) == 0)
+                    {
+                        await client.EnqueueWorkflowAsync(workflow);
+                    }
+
+                    return true;
+                }
+                catch (NpgsqlException)
+                {
+                    WorkflowRetries++;
+                    throw;
+                }
+            });
         }
     }
 }

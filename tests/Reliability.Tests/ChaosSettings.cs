@@ -4,7 +4,7 @@ namespace Reliability.Tests;
 
 /// <summary>
 /// The size of a chaos run. The test suite runs the short default; bench/chaos/run.sh runs the
-/// same harness long by setting CHAOS_JOBS and CHAOS_SECONDS (and CHAOS_RESULTS to keep the figures).
+/// same harness long by setting CHAOS_JOBS, CHAOS_WORKFLOWS and CHAOS_SECONDS (and CHAOS_RESULTS to keep the figures).
 /// </summary>
 /// <param name="Jobs">Jobs enqueued, evenly over <paramref name="EnqueueFor"/>.</param>
 /// <param name="EnqueueFor">How long jobs keep arriving; kills go on for as long.</param>
@@ -13,8 +13,15 @@ namespace Reliability.Tests;
 /// <param name="Concurrency">Jobs one worker runs at once.</param>
 /// <param name="WorkMs">Milliseconds each job works after writing its effect.</param>
 /// <param name="Lease">The workers' lease: how long a killed worker's jobs wait to be rescued.</param>
-public sealed record ChaosSettings(int Jobs, TimeSpan EnqueueFor, TimeSpan KillEvery, int Workers, int Concurrency, int WorkMs, TimeSpan Lease)
+/// <param name="Workflows">Workflows enqueued among the jobs, evenly over <paramref name="EnqueueFor"/>, each of <see cref="StepsPerWorkflow"/> steps.</param>
+public sealed record ChaosSettings(int Jobs, TimeSpan EnqueueFor, TimeSpan KillEvery, int Workers, int Concurrency, int WorkMs, TimeSpan Lease, int Workflows)
 {
+    /// <summary>A chain into a fan-out of four and a fan-in, then one more step: every kind of dependency.</summary>
+    public const int StepsPerWorkflow = 7;
+
+    /// <summary>Every job the run enqueues: the plain jobs and every workflow step.</summary>
+    public int AllJobs => Jobs + (Workflows * StepsPerWorkflow);
+
     /// <summary>The short run of the test suite, resized by CHAOS_JOBS / CHAOS_SECONDS when set.</summary>
     public static ChaosSettings FromEnvironment() => new(
         Jobs: Number("CHAOS_JOBS") ?? 20_000,
@@ -23,7 +30,8 @@ public sealed record ChaosSettings(int Jobs, TimeSpan EnqueueFor, TimeSpan KillE
         Workers: 3,
         Concurrency: 50,
         WorkMs: 20,
-        Lease: TimeSpan.FromSeconds(10));
+        Lease: TimeSpan.FromSeconds(10),
+        Workflows: Number("CHAOS_WORKFLOWS") ?? 200);
 
     private static int? Number(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? int.Parse(value, CultureInfo.InvariantCulture) : null;

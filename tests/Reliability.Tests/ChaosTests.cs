@@ -5,11 +5,11 @@ namespace Reliability.Tests;
 [Collection(ChaosStackCollection.Name)]
 public sealed class ChaosTests(ITestOutputHelper output)
 {
-    // The short run (20,000 jobs, about two minutes). bench/chaos/run.sh runs this same test long
+    // The short run (20,000 jobs and 200 workflows of 7 steps, about two minutes). bench/chaos/run.sh runs this same test long
     // (CHAOS_JOBS, CHAOS_SECONDS) and keeps the figures (CHAOS_RESULTS); every run also leaves them
     // next to its logs in .stack/chaos-logs/TIME/report.md.
     [Fact]
-    public async Task Under_sigkills_a_postgres_restart_and_a_dropped_listen_every_job_completes_once_in_effect()
+    public async Task Under_sigkills_a_postgres_restart_and_a_dropped_listen_every_job_completes_once_in_effect_and_every_workflow_step_after_its_dependencies()
     {
         var settings = ChaosSettings.FromEnvironment();
         var logs = Path.Combine(WorkerProcess.RepositoryRoot(), ".stack", "chaos-logs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
@@ -26,8 +26,12 @@ public sealed class ChaosTests(ITestOutputHelper output)
             await File.WriteAllTextAsync(results + ".md", report.ToMarkdown());
         }
 
-        Assert.Equal(settings.Jobs, report.JobRows);
-        Assert.Equal(settings.Jobs, report.Completed);
+        Assert.Equal(settings.AllJobs, report.JobRows);
+        Assert.Equal(settings.AllJobs, report.Completed);
+        Assert.Equal(0, report.NotCompleted);
+        Assert.Equal(settings.Workflows, report.Workflows);
+        Assert.Equal(settings.Workflows * ChaosSettings.StepsPerWorkflow, report.WorkflowSteps);
+        Assert.Equal(0, report.StepsRunBeforeTheirDependencyCompleted);
         Assert.Equal(0, report.LeftRunning);
         Assert.True(report.Kills >= settings.EnqueueFor / settings.KillEvery / 4, $"only {report.Kills} kills");
         Assert.Equal(0, report.UnexpectedWorkerExits);
@@ -35,7 +39,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.True(report.ListenerBackendsTerminated >= settings.Workers, $"{report.ListenerBackendsTerminated} LISTEN backends terminated");
         Assert.Empty(report.UntracedDuplicates);
         Assert.Equal(0, report.SameAttemptRunTwice);
-        Assert.Equal(settings.Jobs, report.Effects);
+        Assert.Equal(settings.AllJobs, report.Effects);
         Assert.Equal(0, report.DuplicateEffects);
         Assert.Equal(0, report.CompletedJobsWithoutEffect);
         Assert.Empty(report.SecretsFoundInLogs);
