@@ -9,10 +9,14 @@ namespace JobEngine.Running;
 /// Why it exists: finalized jobs are kept for inspection, but a table that only grows makes every
 /// vacuum, backup and admin query slower. The history is partitioned by day: each tick creates the
 /// coming days' partitions and drops those wholly past the retention period, which costs a catalog
-/// change instead of a delete (and the dead rows) per job. Bookkeeping tables are pruned beside it.
+/// change instead of a delete (and the dead rows) per job. A workflow's record goes once none of
+/// its steps is kept anywhere. Bookkeeping tables are pruned beside it.
 /// </summary>
 public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<JobPruner> logger)
 {
+    // Workflows deleted per statement: a short transaction, repeated while a batch comes back full.
+    private const int WorkflowBatch = 500;
+
     /// <summary>Prunes until the token fires.</summary>
     public Task RunAsync(CancellationToken stoppingToken) =>
         PeriodicWork.RunAsync(options.Value.PruneInterval, time, PruneAsync, logger, "Pruning finalized jobs failed", stoppingToken);
@@ -33,6 +37,12 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
             logger.LogInformation("Pruned {Count} finalized jobs older than {Retention}.", dropped, options.Value.RetentionPeriod);
         }
 
+        var workflows = await PruneWorkflowsAsync(cancellationToken).ConfigureAwait(false);
+        if (workflows > 0)
+        {
+            logger.LogInformation("Pruned {Count} workflows none of whose steps is kept any more.", workflows);
+        }
+
         // Bookkeeping: rate-limit starts past their window, schedule runs past a week, finished-per-minute counts past a day.
         foreach (var sql in (string[])[QueueLimitSql.PruneQueueStarts, ScheduleSql.PruneScheduleRuns, JobSql.PruneFinishedMinutes])
         {
@@ -42,5 +52,23 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
         }
 
         return dropped;
+    }
+
+    private async Task<long> PruneWorkflowsAsync(CancellationToken cancellationToken)
+    {
+        long pruned = 0;
+        int batch;
+        do
+        {
+            var command = dataSource.CreateCommand(JobSql.PruneWorkflows);
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Parameters.Add(new() { Value = options.Value.RetentionPeriod.TotalSeconds });
+            command.Parameters.Add(new() { Value = WorkflowBatch });
+            batch = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            pruned += batch;
+        }
+        while (batch == WorkflowBatch);
+
+        return pruned;
     }
 }

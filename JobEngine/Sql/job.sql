@@ -304,6 +304,36 @@ SELECT jobs.maintain_job_history($1 * interval '1 second') AS dropped;
 DELETE FROM jobs.job_finished_minute
 WHERE minute < now() - interval '1 day';
 
+-- name: PruneWorkflows
+-- A workflow's record (its row, its steps, the edges into them) is kept while any of its steps is:
+-- live, waiting, or in the history (which keeps it for the retention period, $1 seconds). Only
+-- workflows created before the retention period are looked at, oldest first, $2 at a time, so a
+-- tick reads the few that may be done instead of every workflow the history still holds. A step
+-- retried at this moment moves from the history to jobs.job in one transaction: the snapshot sees
+-- it in one of the two, and the workflow stays. Its steps go by ON DELETE CASCADE. Returns the
+-- workflows deleted.
+WITH gone AS (
+    SELECT w.id
+    FROM jobs.workflow AS w
+    WHERE w.created_at < now() - $1 * interval '1 second'
+      AND NOT EXISTS (
+          SELECT FROM jobs.workflow_step AS s
+          WHERE s.workflow_id = w.id
+            AND (EXISTS (SELECT FROM jobs.job AS j WHERE j.id = s.job_id)
+                 OR EXISTS (SELECT FROM jobs.job_pending AS p WHERE p.id = s.job_id)
+                 OR EXISTS (SELECT FROM jobs.job_history AS h WHERE h.id = s.job_id)))
+    ORDER BY w.id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), edges AS (
+    DELETE FROM jobs.job_dependency AS d
+    USING jobs.workflow_step AS s, gone
+    WHERE s.workflow_id = gone.id AND d.dependent_id = s.job_id
+)
+DELETE FROM jobs.workflow AS w
+USING gone
+WHERE w.id = gone.id;
+
 -- name: CancelJob
 -- A job that is not running is cancelled at once (it leaves jobs.job, or jobs.job_pending for a job
 -- still waiting for its dependencies, for the history); a running one is flagged and its worker is

@@ -238,6 +238,35 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task The_pruner_deletes_a_workflow_only_once_none_of_its_steps_is_kept_anywhere()
+    {
+        var log = new StepHandler.Log();
+        await using var noHistory = await StartWorkerAsync("wf-prune-gone", log, retention: "00:00:00");
+        await using var withHistory = await StartWorkerAsync("wf-prune-kept", log);
+        var gone = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-prune-gone"), Step("b", "wf-prune-gone", "a")]));
+        var recent = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-prune-gone"), Step("b", "wf-prune-gone", "a")]));
+        var inHistory = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-prune-kept"), Step("b", "wf-prune-kept", "a")]));
+        var waiting = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-prune-unserved"), Step("b", "wf-prune-kept", "a")]));
+        await WaitUntilFinishedAsync(gone.WorkflowId);
+        await WaitUntilFinishedAsync(recent.WorkflowId);
+        await WaitUntilFinishedAsync(inHistory.WorkflowId);
+        long[] old = [gone.WorkflowId, inHistory.WorkflowId, waiting.WorkflowId];
+        await _db.ExecuteAsync("UPDATE jobs.workflow SET created_at = now() - interval '2 days' WHERE id = ANY ($1)", old);
+        var pruner = new JobPruner(_db.App, Options.Create(new JobWorkerOptions { RetentionPeriod = TimeSpan.FromDays(1) }), TimeProvider.System, NullLogger<JobPruner>.Instance);
+
+        await pruner.PruneAsync(CancellationToken.None);
+
+        Assert.Null(await _client.GetWorkflowAsync(gone.WorkflowId));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.workflow_step WHERE workflow_id = $1", gone.WorkflowId));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_dependency WHERE dependent_id = $1", gone.Steps[1].JobId));
+        Assert.NotNull(await _client.GetWorkflowAsync(recent.WorkflowId));
+        Assert.All((await _client.GetWorkflowAsync(inHistory.WorkflowId))!.Steps, s => Assert.Equal(JobState.Completed, s.State));
+        var stillWaiting = (await _client.GetWorkflowAsync(waiting.WorkflowId))!;
+        Assert.Equal([JobState.Available, JobState.Pending], stillWaiting.Steps.Select(s => s.State));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_dependency WHERE dependent_id = $1", waiting.Steps[1].JobId));
+    }
+
+    [Fact]
     public async Task A_workflow_that_fails_to_insert_leaves_nothing_behind()
     {
         var before = await TableCountsAsync();
