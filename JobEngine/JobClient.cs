@@ -204,6 +204,67 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         return new WorkflowRecord(id, name, createdAt, createdBy, steps);
     }
 
+    /// <summary>
+    /// Cancels every step of a workflow that has not started, in one transaction: waiting steps and
+    /// available, scheduled or retryable ones end <c>cancelled</c>, with an error naming the
+    /// workflow; running steps finish as they are (their dependents, cancelled here, do not run).
+    /// Idempotent: a second call cancels nothing more. A step finishing at the same moment is
+    /// either released before the cancel (and cancelled by it) or finds its dependents cancelled.
+    /// </summary>
+    /// <param name="id">The workflow's id.</param>
+    /// <param name="createdBy">When given, a workflow enqueued by someone else is treated as unknown.</param>
+    /// <param name="cancellationToken">Cancels the call (the transaction rolls back).</param>
+    /// <returns>What was cancelled and what was left running, or null when no such workflow is visible.</returns>
+    public async Task<WorkflowCancelResult?> CancelWorkflowAsync(long id, string? createdBy = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        var lockWorkflow = new NpgsqlCommand(JobSql.LockWorkflow, connection, transaction);
+        await using (lockWorkflow.ConfigureAwait(false))
+        {
+            lockWorkflow.Parameters.Add(new() { Value = id });
+            var reader = await lockWorkflow.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            var owner = reader.GetOrdinal("created_by");
+            if (createdBy is not null && (reader.IsDBNull(owner) || reader.GetString(owner) != createdBy))
+            {
+                return null;
+            }
+        }
+
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using var batchScope = batch.ConfigureAwait(false);
+        foreach (var sql in new[] { JobSql.LockWorkflowLiveSteps, JobSql.LockWorkflowWaitingSteps, JobSql.CancelWorkflowSteps })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new() { Value = id });
+            batch.BatchCommands.Add(command);
+        }
+
+        WorkflowCancelResult result;
+        var cancel = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (cancel.ConfigureAwait(false))
+        {
+            // The two locks' rows are not needed: only the last statement's counts.
+            await cancel.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await cancel.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await cancel.ReadAsync(cancellationToken).ConfigureAwait(false);
+            result = new WorkflowCancelResult(id,
+                (int)cancel.GetFieldValue<long>(cancel.GetOrdinal("cancelled")),
+                (int)cancel.GetFieldValue<long>(cancel.GetOrdinal("left_running")));
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
     /// <summary>The job with this id, or null.</summary>
     public async Task<JobRecord?> GetAsync(long id, CancellationToken cancellationToken = default)
     {

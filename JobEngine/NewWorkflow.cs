@@ -240,3 +240,9 @@ public sealed record WorkflowStepRecord(
     DependencyFailure OnDependencyFailure,
     string? LastError,
     DateTimeOffset? FinalizedAt);
+
+/// <summary>The outcome of <see cref="JobClient.CancelWorkflowAsync"/>.</summary>
+/// <param name="WorkflowId">The workflow's id.</param>
+/// <param name="Cancelled">Steps this call cancelled: waiting, available, scheduled or retryable ones (0 when called again).</param>
+/// <param name="LeftRunning">Steps running (or starting) at that moment, left to finish as they are.</param>
+public sealed record WorkflowCancelResult(long WorkflowId, int Cancelled, int LeftRunning);

@@ -28,6 +28,8 @@ public static class WorkflowsApi
             .Accepts<WorkflowRequest>("application/json")
             .WithSummary("Enqueue a workflow: named steps with dependencies, checked to be acyclic, written in one transaction: all or none");
         api.MapGet("/{id}", GetWorkflow).RequireAuthorization(ApiScopes.Producer).WithSummary("A workflow's steps, their states and its progress");
+        api.MapPost("/{id}/cancel", CancelWorkflow).RequireAuthorization(ApiScopes.Producer)
+            .WithSummary("Cancel every step that has not started, in one transaction; running steps finish as they are");
         return app;
     }
 
@@ -92,7 +94,7 @@ public static class WorkflowsApi
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(services);
-        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var workflowId) || workflowId <= 0)
+        if (!TryParseId(id, out var workflowId))
         {
             return ApiProblem.BadField("id", IdExpected);
         }
@@ -101,9 +103,37 @@ public static class WorkflowsApi
         var workflow = await services.Jobs.GetWorkflowAsync(workflowId, cancellationToken);
         return workflow is not null && (caller.IsAdmin || workflow.CreatedBy == caller.Name)
             ? TypedResults.Ok(WorkflowView.From(workflow))
-            : ApiProblem.Create(StatusCodes.Status404NotFound, "No such workflow", "No workflow with this id is visible to this API key.",
-                "id", "the id of an existing workflow", retryable: false);
+            : NoSuchWorkflow();
     }
+
+    /// <summary>
+    /// <c>POST /workflows/{id}/cancel</c>: every waiting, available, scheduled or retryable step is
+    /// cancelled in one transaction; running steps finish as they are. 200 with the counts (a second
+    /// call cancels 0); 404 for an unknown workflow, or another producer's.
+    /// </summary>
+    public static async Task<Results<Ok<WorkflowCancelView>, ProblemHttpResult>> CancelWorkflow(
+        string id, HttpContext http, JobServices services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(services);
+        if (!TryParseId(id, out var workflowId))
+        {
+            return ApiProblem.BadField("id", IdExpected);
+        }
+
+        var caller = Caller.Of(http.User);
+        var result = await services.Jobs.CancelWorkflowAsync(workflowId, caller.IsAdmin ? null : caller.Name, cancellationToken);
+        return result is null
+            ? NoSuchWorkflow()
+            : TypedResults.Ok(new WorkflowCancelView(result.WorkflowId, result.Cancelled, result.LeftRunning));
+    }
+
+    private static bool TryParseId(string text, out long id) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id > 0;
+
+    private static ProblemHttpResult NoSuchWorkflow() =>
+        ApiProblem.Create(StatusCodes.Status404NotFound, "No such workflow", "No workflow with this id is visible to this API key.",
+            "id", "the id of an existing workflow", retryable: false);
 
     // The body: {"name"?, "steps": [{"name", "dependsOn"?, "onDependencyFailure"?, ...the fields of POST /jobs}]}.
     // Each step's job fields are read by EnqueueRequest.Parse, so they are checked as POST /jobs checks them.
@@ -281,3 +311,9 @@ public sealed record WorkflowProgressView(int Total, int Finished, IReadOnlyDict
 /// <param name="LastError">Its latest error message (for a cancelled step: which dependency failed).</param>
 /// <param name="FinalizedAt">When it reached its final state.</param>
 public sealed record WorkflowStepView(string Name, long JobId, string State, short Attempt, IReadOnlyList<string> DependsOn, string OnDependencyFailure, string? LastError, DateTimeOffset? FinalizedAt);
+
+/// <summary>The answer of <c>POST /workflows/{id}/cancel</c>.</summary>
+/// <param name="Id">The workflow's id.</param>
+/// <param name="Cancelled">Steps this call cancelled (0 when nothing was left to cancel).</param>
+/// <param name="LeftRunning">Steps that were running, left to finish as they are.</param>
+public sealed record WorkflowCancelView(long Id, int Cancelled, int LeftRunning);

@@ -24,5 +24,9 @@ internal static class JobSql
     public static readonly string InsertWorkflow = Queries.Get(nameof(InsertWorkflow));
     public static readonly string SelectWorkflow = Queries.Get(nameof(SelectWorkflow));
     public static readonly string SelectWorkflowSteps = Queries.Get(nameof(SelectWorkflowSteps));
+    public static readonly string LockWorkflow = Queries.Get(nameof(LockWorkflow));
+    public static readonly string LockWorkflowLiveSteps = Queries.Get(nameof(LockWorkflowLiveSteps));
+    public static readonly string LockWorkflowWaitingSteps = Queries.Get(nameof(LockWorkflowWaitingSteps));
+    public static readonly string CancelWorkflowSteps = Queries.Get(nameof(CancelWorkflowSteps));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
 }

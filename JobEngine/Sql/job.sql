@@ -487,6 +487,89 @@ LEFT JOIN LATERAL (
 WHERE s.workflow_id = $1
 ORDER BY s.ordinal;
 
+-- name: LockWorkflow
+-- The first statement of a workflow's cancel (CancelWorkflowAsync: LockWorkflow, then one round
+-- trip of LockWorkflowLiveSteps, LockWorkflowWaitingSteps and CancelWorkflowSteps, one transaction).
+-- Two cancels of one workflow take turns here, so the second finds nothing left and says 0.
+SELECT id, created_by
+FROM jobs.workflow
+WHERE id = $1
+FOR NO KEY UPDATE;
+
+-- name: LockWorkflowLiveSteps
+-- Locks the workflow's steps that are live but not running, in id order, before any waiting step:
+-- a finisher holds the running row it deletes while it locks the waiting rows of its dependents
+-- (jobs.resolve_dependents), so the cancel must not hold a waiting row while it waits for a live
+-- one. Holding no waiting row yet, it may wait here for such a finisher, which then commits. A row
+-- claimed meanwhile is rechecked on its newest version, is running, and is left to run; claims
+-- skip the rows locked here (SKIP LOCKED).
+SELECT j.id
+FROM jobs.job AS j
+WHERE j.id IN (SELECT s.job_id FROM jobs.workflow_step AS s WHERE s.workflow_id = $1)
+  AND j.state IN ('available', 'scheduled', 'retryable')
+ORDER BY j.id
+FOR UPDATE OF j;
+
+-- name: LockWorkflowWaitingSteps
+-- Then its waiting steps, in id order as jobs.resolve_dependents locks them: a finisher that got
+-- there first releases (or cancels) its dependents and commits before this returns; one that comes
+-- later waits for the cancel and finds them gone. Either way, once these are held no step of the
+-- workflow can be released any more.
+SELECT p.id
+FROM jobs.job_pending AS p
+WHERE p.id IN (SELECT s.job_id FROM jobs.workflow_step AS s WHERE s.workflow_id = $1)
+ORDER BY p.id
+FOR UPDATE OF p;
+
+-- name: CancelWorkflowSteps
+-- Cancels every step of workflow $1 that has not started: waiting ones leave jobs.job_pending,
+-- available, scheduled and retryable ones leave jobs.job, each for the history as 'cancelled' with
+-- an error WorkflowCancelled naming the workflow (a retry of one of them does not revive the
+-- others: that is kept for DependencyFailed). A step released by a finisher just before the
+-- waiting rows were locked is live now and taken too; SKIP LOCKED leaves one a claim holds at this
+-- moment (it is starting: it runs) and one a finisher holds (it is finishing). Running steps are
+-- left to finish and counted. Dependents are not resolved: every dependent of a step is a step of
+-- the same workflow, and every one still waiting is cancelled here.
+WITH steps AS MATERIALIZED (
+    SELECT s.job_id FROM jobs.workflow_step AS s WHERE s.workflow_id = $1
+), live AS (
+    SELECT j.id
+    FROM jobs.job AS j
+    WHERE j.id IN (SELECT job_id FROM steps)
+      AND j.state IN ('available', 'scheduled', 'retryable')
+    FOR UPDATE OF j SKIP LOCKED
+), cancelled AS (
+    DELETE FROM jobs.job AS j
+    USING live AS l
+    WHERE j.id = l.id
+    RETURNING j.id, j.queue, j.kind, j.args, j.priority, j.attempt, j.max_attempts, j.run_at, j.created_at,
+              j.attempted_at, j.attempted_by, j.errors, j.idempotency_key, j.trace_parent, j.created_by
+), withdrawn AS (
+    DELETE FROM jobs.job_pending AS p
+    WHERE p.id IN (SELECT job_id FROM steps)
+    RETURNING p.id, p.queue, p.kind, p.args, p.priority, 0::smallint AS attempt, p.max_attempts, p.created_at AS run_at, p.created_at,
+              NULL::timestamptz AS attempted_at, NULL::text AS attempted_by, p.errors, NULL::text AS idempotency_key, p.trace_parent,
+              p.created_by
+), gone AS (
+    SELECT * FROM cancelled
+    UNION ALL
+    SELECT * FROM withdrawn
+), kept AS (
+    INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                                  attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+    SELECT id, 'cancelled', queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+           attempted_at, now(), attempted_by,
+           errors || jsonb_build_array(jsonb_build_object(
+               'attempt', attempt,
+               'at', now(),
+               'type', 'WorkflowCancelled',
+               'message', 'workflow ' || $1 || ' was cancelled before this step started')),
+           idempotency_key, trace_parent, created_by
+    FROM gone
+)
+SELECT (SELECT count(*) FROM gone) AS cancelled,
+       (SELECT count(*) FROM jobs.job AS j WHERE j.id IN (SELECT job_id FROM steps)) - (SELECT count(*) FROM cancelled) AS left_running;
+
 -- name: RegisterKinds
 INSERT INTO jobs.kind (kind, worker, last_seen_at)
 SELECT k, $2, now() FROM unnest($1::text[]) AS k

@@ -15,6 +15,7 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         { "POST", "/jobs/1/retry" },
         { "POST", "/workflows" },
         { "GET", "/workflows/1" },
+        { "POST", "/workflows/1/cancel" },
         { "GET", "/stats" },
     };
 

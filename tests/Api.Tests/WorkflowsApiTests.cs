@@ -97,4 +97,27 @@ public sealed class WorkflowsApiTests(ApiFixture api) : IClassFixture<ApiFixture
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.PostJsonAsync("/workflows", Body(Step("a", "q-wf-own")))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.GetAsync($"/workflows/{id}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Cancelling_a_workflow_cancels_its_steps_once_says_how_many_and_only_for_its_producer_or_an_admin()
+    {
+        var created = await (await api.Producer.PostJsonAsync("/workflows", Body(Step("a", "q-wf-cancel"), Step("b", "q-wf-cancel", "a"), Step("c", "q-wf-cancel", "b")))).BodyAsync();
+        var id = created.GetProperty("id").GetInt64();
+
+        await (await api.OtherProducer.PostJsonAsync($"/workflows/{id}/cancel", "")).AssertProblemAsync(HttpStatusCode.NotFound, "id");
+        await (await api.Admin.PostJsonAsync("/workflows/9223372036854775807/cancel", "")).AssertProblemAsync(HttpStatusCode.NotFound, "id");
+        await (await api.Admin.PostJsonAsync("/workflows/x/cancel", "")).AssertProblemAsync(HttpStatusCode.BadRequest, "id");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.PostJsonAsync($"/workflows/{id}/cancel", "")).StatusCode);
+        var first = await api.Producer.PostJsonAsync($"/workflows/{id}/cancel", "");
+        var again = await api.Admin.PostJsonAsync($"/workflows/{id}/cancel", "");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var body = await first.BodyAsync();
+        Assert.Equal((id, 3, 0), (body.GetProperty("id").GetInt64(), body.GetProperty("cancelled").GetInt32(), body.GetProperty("leftRunning").GetInt32()));
+        Assert.Equal(0, (await again.BodyAsync()).GetProperty("cancelled").GetInt32());
+        var workflow = await (await api.Producer.GetAsync($"/workflows/{id}")).BodyAsync();
+        Assert.True(workflow.GetProperty("finished").GetBoolean());
+        Assert.Equal(3, workflow.GetProperty("progress").GetProperty("byState").GetProperty("cancelled").GetInt32());
+        Assert.Equal($"workflow {id} was cancelled before this step started", workflow.GetProperty("steps")[2].GetProperty("lastError").GetString());
+    }
 }

@@ -15,10 +15,12 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
 {
     private readonly TestDatabase _db;
     private readonly JobClient _client;
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
 
-    public WorkflowTests(TestDatabase db)
+    public WorkflowTests(TestDatabase db, Xunit.Abstractions.ITestOutputHelper output)
     {
         _db = db;
+        _output = output;
         _client = new JobClient(db.App);
     }
 
@@ -215,6 +217,96 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task Cancelling_a_workflow_cancels_every_step_not_started_leaves_the_running_one_to_finish_and_is_idempotent()
+    {
+        // No Worker serves the queue: the test plays the Worker that runs "root".
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("root", "wf-cancel-all"),
+            Step("a", "wf-cancel-all", "root"),
+            Step("b", "wf-cancel-all", "root") with { OnDependencyFailure = DependencyFailure.Run },
+            Step("join", "wf-cancel-all", "a", "b"),
+            Step("other", "wf-cancel-all"),
+            Step("later", "wf-cancel-all"),
+        ])
+        { CreatedBy = "owner" });
+        var root = workflow.Steps[0].JobId;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now(), lease_expires_at = now() + interval '1 minute' WHERE id = $1", root);
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'scheduled', run_at = now() + interval '1 hour' WHERE id = $1", workflow.Steps[5].JobId);
+
+        Assert.Null(await _client.CancelWorkflowAsync(workflow.WorkflowId, createdBy: "someone else"));
+        Assert.Null(await _client.CancelWorkflowAsync(long.MaxValue));
+        var first = await _client.CancelWorkflowAsync(workflow.WorkflowId, createdBy: "owner");
+        var second = await _client.CancelWorkflowAsync(workflow.WorkflowId);
+
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 5, LeftRunning: 1), first);
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 0, LeftRunning: 1), second);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(JobState.Running, now["root"].State);
+        Assert.All(now.Values.Where(s => s.Name != "root"), s =>
+        {
+            Assert.Equal(JobState.Cancelled, s.State);
+            Assert.Equal($"workflow {workflow.WorkflowId} was cancelled before this step started", s.LastError);
+        });
+
+        // The running step finishes as it is; its dependents stay cancelled, even the one that runs anyway.
+        await FinishByHandAsync(root, JobState.Completed);
+        Assert.Equal(JobState.Completed, await _db.StateAsync(root));
+        Assert.Equal(0L, await _db.ScalarAsync<long>(
+            "SELECT count(*) FROM jobs.workflow_step AS s WHERE s.workflow_id = $1 AND (s.job_id IN (SELECT id FROM jobs.job) OR s.job_id IN (SELECT id FROM jobs.job_pending))",
+            workflow.WorkflowId));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_step_finishing_while_its_workflow_is_cancelled_releases_its_dependents_first_and_the_cancel_takes_them()
+    {
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("root", "wf-cancel-race"),
+            Step("a", "wf-cancel-race", "root"),
+            Step("b", "wf-cancel-race", "root"),
+            Step("join", "wf-cancel-race", "a", "b"),
+        ]));
+        var root = workflow.Steps[0].JobId;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1", root);
+
+        // The finish of "root" holds "a" and "b" (released, not yet committed) while the cancel runs.
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var finishing = await connection.BeginTransactionAsync();
+        await FinishByHandAsync(root, JobState.Completed, finishing);
+        var cancel = _client.CancelWorkflowAsync(workflow.WorkflowId);
+        await Eventually.WaitForAsync(
+            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0,
+            waiting => waiting, "the cancel to wait for the finish of root");
+        await finishing.CommitAsync();
+        var result = await cancel;
+
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 3, LeftRunning: 0), result);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name, s => s.State);
+        Assert.Equal(JobState.Completed, now["root"]);
+        Assert.Equal("cancelled cancelled cancelled", $"{now["a"]} {now["b"]} {now["join"]}");
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_fan_out_of_10000_steps_cancels_all_of_them_in_one_transaction()
+    {
+        var parallel = Enumerable.Range(0, 10_000).Select(i => Step($"p{i}", "wf-cancel-big", "root")).ToList();
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("root", "wf-cancel-big"), .. parallel, Step("join", "wf-cancel-big", [.. parallel.Select(p => p.Name)])]));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await _client.CancelWorkflowAsync(workflow.WorkflowId);
+        watch.Stop();
+
+        _output.WriteLine($"cancelled {result!.Cancelled} steps in {watch.ElapsedMilliseconds} ms");
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 10_002, LeftRunning: 0), result);
+        Assert.Equal(10_002L, await _db.ScalarAsync<long>(
+            "SELECT count(*) FROM jobs.job_history AS h JOIN jobs.workflow_step AS s ON s.job_id = h.id WHERE s.workflow_id = $1 AND h.state = 'cancelled'", workflow.WorkflowId));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
     public async Task Without_history_a_chain_still_runs_in_order_and_a_failure_still_cancels_its_dependents()
     {
         var log = new StepHandler.Log();
@@ -296,6 +388,30 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     private Task<WorkflowRecord> WaitUntilFinishedAsync(long workflowId, TimeSpan? timeout = null) =>
         Eventually.WaitForAsync(async () => (await _client.GetWorkflowAsync(workflowId))!, w => w.IsFinished,
             $"workflow {workflowId} to finish", timeout)!;
+
+    // A Worker's finish of a running job, by hand: out of jobs.job into the history, its dependents resolved.
+    private async Task FinishByHandAsync(long id, string state, Npgsql.NpgsqlTransaction? transaction = null)
+    {
+        const string Sql = """
+            WITH gone AS (DELETE FROM jobs.job WHERE id = $1 RETURNING *), kept AS (
+                INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+                SELECT id, $2::jobs.job_state, queue, kind, args, priority, 1, max_attempts, run_at, created_at,
+                       now(), now(), 'hand', errors, idempotency_key, trace_parent, created_by
+                FROM gone)
+            SELECT jobs.resolve_dependents(ARRAY[$1::bigint], ARRAY[$2::jobs.job_state], true)
+            """;
+        if (transaction is null)
+        {
+            await _db.ExecuteAsync(Sql, id, state);
+            return;
+        }
+
+        await using var command = new Npgsql.NpgsqlCommand(Sql, transaction.Connection, transaction);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = state });
+        await command.ExecuteScalarAsync();
+    }
 
     private Task<string> TableCountsAsync() => _db.ScalarAsync<string>("""
         SELECT concat_ws(',', (SELECT count(*) FROM jobs.workflow), (SELECT count(*) FROM jobs.workflow_step),
