@@ -18,6 +18,8 @@ namespace Api.Apis;
 public static class WorkflowsApi
 {
     private const string IdExpected = "a workflow id: a positive 64-bit integer";
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
     private static readonly string[] StepFields = ["name", "dependsOn", "onDependencyFailure"];
 
     /// <summary>Maps the <c>/workflows</c> endpoints.</summary>
@@ -27,6 +29,7 @@ public static class WorkflowsApi
         api.MapPost("", EnqueueWorkflow).RequireAuthorization(ApiScopes.Producer)
             .Accepts<WorkflowRequest>("application/json")
             .WithSummary("Enqueue a workflow: named steps with dependencies, checked to be acyclic, written in one transaction: all or none");
+        api.MapGet("", ListWorkflows).RequireAuthorization(ApiScopes.Admin).WithSummary("List workflows newest first, with their progress, by name, with a cursor");
         api.MapGet("/{id}", GetWorkflow).RequireAuthorization(ApiScopes.Producer).WithSummary("A workflow's steps, their states and its progress");
         api.MapPost("/{id}/cancel", CancelWorkflow).RequireAuthorization(ApiScopes.Producer)
             .WithSummary("Cancel every step that has not started, in one transaction; running steps finish as they are");
@@ -86,6 +89,30 @@ public static class WorkflowsApi
             return TypedResults.Created($"/workflows/{enqueued.WorkflowId}", new WorkflowCreatedView(
                 enqueued.WorkflowId, workflow.Name, [.. enqueued.Steps.Select(s => new WorkflowStepCreatedView(s.Name, s.JobId, s.State))]));
         }
+    }
+
+    /// <summary>
+    /// <c>GET /workflows?name=&amp;limit=&amp;cursor=</c>: newest first, one keyset page, each workflow with
+    /// its steps waiting, live per state and finished. Admins only: it lists every producer's.
+    /// </summary>
+    public static async Task<Results<Ok<WorkflowPage>, ProblemHttpResult>> ListWorkflows(
+        HttpContext http, WorkflowListing listing, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(listing);
+        var query = http.Request.Query;
+        if (PageQuery.Read(query, ["name", "limit", "cursor"], DefaultPageSize, MaxPageSize, out var limit, out var afterId) is { } badPage)
+        {
+            return badPage;
+        }
+
+        string? name = query["name"];
+        if (name is not null && (name.Length is 0 or > NewWorkflow.MaxNameLength || name.Any(char.IsControl)))
+        {
+            return ApiProblem.BadField("name", $"a workflow name of 1 to {NewWorkflow.MaxNameLength} characters without control characters");
+        }
+
+        return TypedResults.Ok(await listing.ListAsync(new WorkflowFilter(name, afterId, limit), cancellationToken));
     }
 
     /// <summary><c>GET /workflows/{id}</c>: every step with its state, and the counts by state; producers see only their own.</summary>

@@ -120,4 +120,38 @@ public sealed class WorkflowsApiTests(ApiFixture api) : IClassFixture<ApiFixture
         Assert.Equal(3, workflow.GetProperty("progress").GetProperty("byState").GetProperty("cancelled").GetInt32());
         Assert.Equal($"workflow {id} was cancelled before this step started", workflow.GetProperty("steps")[2].GetProperty("lastError").GetString());
     }
+
+    [Fact]
+    public async Task The_listing_is_newest_first_by_name_with_a_cursor_counts_each_workflows_progress_and_is_for_admins()
+    {
+        var name = "list-" + Guid.NewGuid().ToString("N")[..8];
+        var ids = new List<long>();
+        foreach (var steps in new[] { 1, 3, 2 })
+        {
+            var body = $$"""{"name":"{{name}}","steps":[{{string.Join(",", Enumerable.Range(0, steps).Select(i => i == 0 ? Step("s0", "q-wf-list") : Step($"s{i}", "q-wf-list", "s0")))}}]}""";
+            ids.Add((await (await api.Producer.PostJsonAsync("/workflows", body)).BodyAsync()).GetProperty("id").GetInt64());
+        }
+
+        await api.Admin.PostJsonAsync($"/workflows/{ids[0]}/cancel", "");
+
+        var first = await (await api.Admin.GetAsync($"/workflows?name={name}&limit=2")).BodyAsync();
+        var items = first.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([ids[2], ids[1]], items.Select(i => i.GetProperty("id").GetInt64()));
+        var progress = items[1].GetProperty("progress");
+        Assert.Equal((3, 0, 2, 1), (progress.GetProperty("total").GetInt32(), progress.GetProperty("finished").GetInt32(), progress.GetProperty("pending").GetInt32(), progress.GetProperty("available").GetInt32()));
+        Assert.Equal(name, items[1].GetProperty("name").GetString());
+        Assert.Equal("producer", items[1].GetProperty("createdBy").GetString());
+        var second = await (await api.Admin.GetAsync($"/workflows?name={name}&limit=2&cursor={first.GetProperty("nextCursor").GetString()}")).BodyAsync();
+        var last = Assert.Single(second.GetProperty("items").EnumerateArray());
+        Assert.Equal(ids[0], last.GetProperty("id").GetInt64());
+        Assert.Equal(1, last.GetProperty("progress").GetProperty("finished").GetInt32());
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("nextCursor").ValueKind);
+        Assert.Equal(ids[2], (await (await api.Admin.GetAsync("/workflows?limit=1")).BodyAsync()).GetProperty("items")[0].GetProperty("id").GetInt64());
+
+        await (await api.Producer.GetAsync("/workflows")).AssertProblemAsync(HttpStatusCode.Forbidden, "Authorization");
+        await (await api.Admin.GetAsync("/workflows?limit=101")).AssertProblemAsync(HttpStatusCode.BadRequest, "limit");
+        await (await api.Admin.GetAsync("/workflows?state=running")).AssertProblemAsync(HttpStatusCode.BadRequest, "state");
+        await (await api.Admin.GetAsync("/workflows?cursor=abc")).AssertProblemAsync(HttpStatusCode.BadRequest, "cursor");
+        await (await api.Admin.GetAsync($"/workflows?name={new string('n', 201)}")).AssertProblemAsync(HttpStatusCode.BadRequest, "name");
+    }
 }
