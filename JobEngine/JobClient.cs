@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using JobEngine.Sql;
+using JobEngine.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -116,6 +117,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             }
         }
 
+        using var activity = JobTelemetry.StartWorkflowEnqueue(workflow.Name, steps.Count);
         var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
         var command = new NpgsqlCommand(JobSql.InsertWorkflow, connection, transaction);
         await using var commandScope = command.ConfigureAwait(false);
@@ -147,6 +149,9 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
                 reader.GetFieldValue<string>(reader.GetOrdinal("state")));
         }
 
+        activity?.SetTag("job.workflow.id", workflowId);
+        JobTelemetry.WorkflowsEnqueued.Add(1);
+        JobTelemetry.WorkflowStepsEnqueued.Add(steps.Count);
         return new WorkflowEnqueued(workflowId, enqueued);
     }
 
@@ -262,6 +267,12 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Cancelled > 0)
+        {
+            JobTelemetry.WorkflowsCancelled.Add(1);
+            JobTelemetry.WorkflowStepsCancelled.Add(result.Cancelled, new KeyValuePair<string, object?>("job.workflow.cancel_reason", JobTelemetry.WorkflowCancelledReason));
+        }
+
         return result;
     }
 
@@ -283,7 +294,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
     /// turn, but those that run anyway (<see cref="DependencyFailure.Run"/>).
     /// </summary>
     public Task<JobActionResult> CancelAsync(long id, CancellationToken cancellationToken = default) =>
-        ActAsync(JobSql.CancelJob, id, cancellationToken);
+        ActAsync(JobSql.CancelJob, id, cancellationToken,
+            reader => JobTelemetry.WorkflowStepsReleased.Add(reader.GetFieldValue<int>(reader.GetOrdinal("released"))));
 
     /// <summary>
     /// Runs a discarded, cancelled, retryable or scheduled job again now. A workflow step brought
@@ -302,7 +314,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         }
     }
 
-    private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken)
+    // countReleased reads what the statement reports beyond the outcome (CancelJob: the dependents it released).
+    private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken, Action<NpgsqlDataReader>? countReleased = null)
     {
         var command = dataSource.CreateCommand(sql);
         await using var commandScope = command.ConfigureAwait(false);
@@ -317,6 +330,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         }
 
         var previousState = reader.GetString(previous);
+        countReleased?.Invoke(reader);
         return reader.GetFieldValue<long>(reader.GetOrdinal("changed")) > 0
             ? new JobActionResult(JobActionOutcome.Done, previousState, null)
             : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using JobEngine.Tests;
@@ -153,5 +155,42 @@ public sealed class WorkflowsApiTests(ApiFixture api) : IClassFixture<ApiFixture
         await (await api.Admin.GetAsync("/workflows?state=running")).AssertProblemAsync(HttpStatusCode.BadRequest, "state");
         await (await api.Admin.GetAsync("/workflows?cursor=abc")).AssertProblemAsync(HttpStatusCode.BadRequest, "cursor");
         await (await api.Admin.GetAsync($"/workflows?name={new string('n', 201)}")).AssertProblemAsync(HttpStatusCode.BadRequest, "name");
+    }
+
+    [Fact]
+    public async Task The_request_that_enqueues_a_workflow_and_the_run_of_every_step_are_one_trace()
+    {
+        // The caller's traceparent: the Api's request span continues it, and so must every step.
+        var traceId = ActivityTraceId.CreateRandom();
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Microsoft.AspNetCore" or JobEngine.Telemetry.JobTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.TraceId == traceId)
+                {
+                    spans.Enqueue(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/workflows")
+        {
+            Content = Http.Json(Body(Step("a", "q-wf-trace"), Step("b", "q-wf-trace", "a"), Step("c", "q-wf-trace", "a", "b"))),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+
+        var created = await (await api.Producer.SendAsync(request)).BodyAsync();
+        await using var worker = await TestWorker.StartAsync(api.Db, new() { ["Queues:q-wf-trace"] = "2" });
+        var runs = await Eventually.WaitForAsync(() => Task.FromResult(spans.Where(a => a.OperationName == "job noop").ToList()), r => r.Count == 3,
+            "the three steps' runs in the request's trace");
+
+        var server = Assert.Single(spans, a => a.Source.Name == "Microsoft.AspNetCore");
+        var enqueue = Assert.Single(spans, a => a.OperationName == "workflow enqueue");
+        Assert.Equal(server.SpanId, enqueue.ParentSpanId);
+        Assert.All(runs, run => Assert.Equal(enqueue.SpanId, run.ParentSpanId));
+        Assert.Equal(created.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("jobId").GetInt64()).Order(), runs.Select(r => (long)r.GetTagItem("job.id")!).Order());
     }
 }

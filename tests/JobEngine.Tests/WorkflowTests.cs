@@ -307,6 +307,77 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task The_workflow_metrics_count_workflows_and_steps_enqueued_steps_released_and_steps_cancelled()
+    {
+        // Only this class enqueues workflows in this process, and its tests run one at a time.
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == JobEngine.Telemetry.JobTelemetry.Name && instrument.Name.StartsWith("job.workflow.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var reason = tags.ToArray().Where(t => t.Key == "job.workflow.cancel_reason").Select(t => "/" + t.Value).FirstOrDefault();
+            counted.AddOrUpdate(instrument.Name + reason, value, (_, sum) => sum + value);
+        });
+        listener.Start();
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-metrics", log);
+
+        // A chain of three that runs (two steps released), then a fan-out nobody runs, cancelled whole.
+        var chain = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-metrics"), Step("b", "wf-metrics", "a"), Step("c", "wf-metrics", "b")]));
+        await WaitUntilFinishedAsync(chain.WorkflowId);
+        var idle = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("root", "wf-metrics-idle"), Step("x", "wf-metrics-idle", "root"), Step("y", "wf-metrics-idle", "root")]));
+        await _client.CancelWorkflowAsync(idle.WorkflowId);
+        await _client.CancelWorkflowAsync(idle.WorkflowId);
+
+        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.enqueued"));
+        Assert.Equal(6, counted.GetValueOrDefault("job.workflow.steps.enqueued"));
+        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.steps.released"));
+        Assert.Equal(1, counted.GetValueOrDefault("job.workflow.cancelled"));
+        Assert.Equal(3, counted.GetValueOrDefault("job.workflow.steps.cancelled/" + JobEngine.Telemetry.JobTelemetry.WorkflowCancelledReason));
+    }
+
+    [Fact]
+    public async Task Every_step_of_a_workflow_runs_in_the_trace_of_the_request_that_enqueued_it()
+    {
+        using var source = new System.Diagnostics.ActivitySource("WorkflowTests.Request");
+        var stopped = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source.Name || s.Name == JobEngine.Telemetry.JobTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-trace", log);
+
+        WorkflowEnqueued workflow;
+        System.Diagnostics.ActivityTraceId requestTrace;
+        System.Diagnostics.ActivitySpanId requestSpan;
+        using (var request = source.StartActivity("POST /workflows", System.Diagnostics.ActivityKind.Server)!)
+        {
+            (requestTrace, requestSpan) = (request.TraceId, request.SpanId);
+            workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-trace"), Step("b", "wf-trace", "a"), Step("c", "wf-trace", "a", "b")]));
+        }
+
+        await WaitUntilFinishedAsync(workflow.WorkflowId);
+        var enqueue = Assert.Single(stopped, a => a.OperationName == "workflow enqueue" && Equals(a.GetTagItem("job.workflow.id"), workflow.WorkflowId));
+        var runs = await Eventually.WaitForAsync(
+            () => Task.FromResult(stopped.Where(a => a.OperationName == "job step" && Equals(a.GetTagItem("job.queue"), "wf-trace")).ToList()),
+            r => r.Count == 3, "the three steps' runs to end");
+
+        Assert.Equal((requestTrace, requestSpan), (enqueue.TraceId, enqueue.ParentSpanId));
+        Assert.All(runs, run => Assert.Equal((requestTrace, enqueue.SpanId), (run.TraceId, run.ParentSpanId)));
+        Assert.Equal(workflow.Steps.Select(s => s.JobId).Order(), runs.Select(r => (long)r.GetTagItem("job.id")!).Order());
+    }
+
+    [Fact]
     public async Task Without_history_a_chain_still_runs_in_order_and_a_failure_still_cancels_its_dependents()
     {
         var log = new StepHandler.Log();
