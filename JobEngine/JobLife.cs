@@ -40,6 +40,7 @@ public static class JobLife
         new(null, JobState.Scheduled, JobActor.Producer, "InsertJobs"),
         new(null, JobState.Available, JobActor.Producer, "InsertWorkflow"),
         new(null, JobState.Pending, JobActor.Producer, "InsertWorkflow"),
+        new(null, JobState.Cancelled, JobActor.Producer, "InsertWorkflow"),
         new(JobState.Pending, JobState.Available, JobActor.Worker, "FinishJobs"),
         new(JobState.Pending, JobState.Cancelled, JobActor.Worker, "FinishJobs"),
         new(JobState.Pending, JobState.Available, JobActor.Rescuer, "RescueExpiredJobs"),

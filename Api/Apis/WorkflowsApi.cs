@@ -80,7 +80,22 @@ public static class WorkflowsApi
                     $"No Worker handles the kind '{kinds[unknown]}' (step '{workflow.Steps[unknown].Name}').");
             }
 
-            var enqueued = await services.Jobs.EnqueueWorkflowAsync(workflow with { Steps = [.. workflow.Steps.Select(s => s with { Job = s.Job with { CreatedBy = caller.Name } })] }, cancellationToken);
+            WorkflowEnqueued enqueued;
+            try
+            {
+                // An admin's workflow may depend on anyone's jobs; a producer's only on its own.
+                enqueued = await services.Jobs.EnqueueWorkflowAsync(workflow with
+                {
+                    DependsOnOwnJobsOnly = !caller.IsAdmin,
+                    Steps = [.. workflow.Steps.Select(s => s with { Job = s.Job with { CreatedBy = caller.Name } })],
+                }, cancellationToken);
+            }
+            catch (UnknownDependencyException e)
+            {
+                return ApiProblem.BadField(e.Field, "the id of an existing job enqueued with this API key",
+                    $"No job with the id {e.JobId} is visible to this API key; nothing was enqueued.");
+            }
+
             foreach (var queue in await services.Queues.UnservedAsync(workflow.Steps.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal), cancellationToken))
             {
                 http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
@@ -207,6 +222,7 @@ public static class WorkflowsApi
             var job = new JsonObject();
             string? stepName = null;
             var dependsOn = new List<string>();
+            var dependsOnJobIds = new List<long>();
             var policy = DependencyFailure.Cancel;
             foreach (var property in item.EnumerateObject())
             {
@@ -234,6 +250,22 @@ public static class WorkflowsApi
                         break;
                     case "dependsOn":
                         return Fail($"{path}.dependsOn", "an array of names of other steps of this workflow");
+                    case "dependsOnJobIds" when value.ValueKind == JsonValueKind.Null:
+                        break;
+                    case "dependsOnJobIds" when value.ValueKind == JsonValueKind.Array:
+                        foreach (var dependency in value.EnumerateArray())
+                        {
+                            if (dependency.ValueKind != JsonValueKind.Number || !dependency.TryGetInt64(out var jobId) || jobId <= 0)
+                            {
+                                return Fail($"{path}.dependsOnJobIds[{dependsOnJobIds.Count}]", "the id of an existing job: a positive 64-bit integer");
+                            }
+
+                            dependsOnJobIds.Add(jobId);
+                        }
+
+                        break;
+                    case "dependsOnJobIds":
+                        return Fail($"{path}.dependsOnJobIds", "an array of ids of existing jobs");
                     case "onDependencyFailure" when value.ValueKind is JsonValueKind.Null:
                         break;
                     case "onDependencyFailure" when value.ValueKind is JsonValueKind.String && value.GetString() is "cancel" or "run":
@@ -263,7 +295,7 @@ public static class WorkflowsApi
                 return (null, invalid);
             }
 
-            parsed.Add(new NewWorkflowStep(stepName, newJob!) { DependsOn = dependsOn, OnDependencyFailure = policy });
+            parsed.Add(new NewWorkflowStep(stepName, newJob!) { DependsOn = dependsOn, DependsOnJobIds = dependsOnJobIds, OnDependencyFailure = policy });
         }
 
         return (new NewWorkflow(parsed) { Name = name }, null);
@@ -286,8 +318,9 @@ public sealed record WorkflowRequest(string? Name, WorkflowStepRequest[] Steps);
 /// <param name="Priority">0 runs first, 9 last (default 5).</param>
 /// <param name="MaxAttempts">Attempts before it is discarded (default 25).</param>
 /// <param name="DependsOn">Names of the steps that must complete first.</param>
+/// <param name="DependsOnJobIds">Ids of existing jobs that must complete first (a completed one counts as done, a failed one fails the step as onDependencyFailure says).</param>
 /// <param name="OnDependencyFailure"><c>cancel</c> (default) or <c>run</c>.</param>
-public sealed record WorkflowStepRequest(string Name, string Kind, JsonObject? Args, string? Queue, short? Priority, short? MaxAttempts, string[]? DependsOn, string? OnDependencyFailure);
+public sealed record WorkflowStepRequest(string Name, string Kind, JsonObject? Args, string? Queue, short? Priority, short? MaxAttempts, string[]? DependsOn, long[]? DependsOnJobIds, string? OnDependencyFailure);
 
 /// <summary>The answer of <c>POST /workflows</c>.</summary>
 /// <param name="Id">The workflow's id.</param>
@@ -317,7 +350,7 @@ public sealed record WorkflowView(long Id, string? Name, DateTimeOffset CreatedA
         ArgumentNullException.ThrowIfNull(workflow);
         return new(workflow.Id, workflow.Name, workflow.CreatedAt, workflow.CreatedBy, workflow.IsFinished,
             new WorkflowProgressView(workflow.Steps.Count, workflow.Finished, workflow.CountsByState),
-            [.. workflow.Steps.Select(s => new WorkflowStepView(s.Name, s.JobId, s.State ?? "finished", s.Attempt, s.DependsOn,
+            [.. workflow.Steps.Select(s => new WorkflowStepView(s.Name, s.JobId, s.State ?? "finished", s.Attempt, s.DependsOn, s.DependsOnJobIds,
                 s.OnDependencyFailure == DependencyFailure.Run ? "run" : "cancel", s.LastError, s.FinalizedAt))]);
     }
 }
@@ -334,10 +367,11 @@ public sealed record WorkflowProgressView(int Total, int Finished, IReadOnlyDict
 /// <param name="State">Its job's state; <c>finished</c> when it finished and no history was kept.</param>
 /// <param name="Attempt">Attempts started.</param>
 /// <param name="DependsOn">The steps it waits for.</param>
+/// <param name="DependsOnJobIds">The jobs outside the workflow it waits for.</param>
 /// <param name="OnDependencyFailure"><c>cancel</c> or <c>run</c>.</param>
 /// <param name="LastError">Its latest error message (for a cancelled step: which dependency failed).</param>
 /// <param name="FinalizedAt">When it reached its final state.</param>
-public sealed record WorkflowStepView(string Name, long JobId, string State, short Attempt, IReadOnlyList<string> DependsOn, string OnDependencyFailure, string? LastError, DateTimeOffset? FinalizedAt);
+public sealed record WorkflowStepView(string Name, long JobId, string State, short Attempt, IReadOnlyList<string> DependsOn, IReadOnlyList<long> DependsOnJobIds, string OnDependencyFailure, string? LastError, DateTimeOffset? FinalizedAt);
 
 /// <summary>The answer of <c>POST /workflows/{id}/cancel</c>.</summary>
 /// <param name="Id">The workflow's id.</param>

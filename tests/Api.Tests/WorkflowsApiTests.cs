@@ -193,4 +193,27 @@ public sealed class WorkflowsApiTests(ApiFixture api) : IClassFixture<ApiFixture
         Assert.All(runs, run => Assert.Equal(enqueue.SpanId, run.ParentSpanId));
         Assert.Equal(created.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("jobId").GetInt64()).Order(), runs.Select(r => (long)r.GetTagItem("job.id")!).Order());
     }
+
+    [Fact]
+    public async Task A_step_may_depend_on_its_producers_jobs_by_id_and_an_unknown_or_foreign_id_is_a_400_naming_it()
+    {
+        var mine = (await (await api.Producer.PostJsonAsync("/jobs", """{"kind":"noop","queue":"q-wf-byid"}""")).BodyAsync()).GetProperty("id").GetInt64();
+        var theirs = (await (await api.OtherProducer.PostJsonAsync("/jobs", """{"kind":"noop","queue":"q-wf-byid"}""")).BodyAsync()).GetProperty("id").GetInt64();
+        static string Body(long id) => $$"""{"steps":[{"name":"a","kind":"noop","queue":"q-wf-byid"},{"name":"b","kind":"noop","queue":"q-wf-byid","dependsOn":["a"],"dependsOnJobIds":[{{id}}]}]}""";
+        var before = await WorkflowRowsAsync();
+
+        var foreign = await (await api.Producer.PostJsonAsync("/workflows", Body(theirs))).AssertProblemAsync(HttpStatusCode.BadRequest, "steps[1].dependsOnJobIds[0]");
+        var unknown = await (await api.Admin.PostJsonAsync("/workflows", Body(987654321))).AssertProblemAsync(HttpStatusCode.BadRequest, "steps[1].dependsOnJobIds[0]");
+        await (await api.Producer.PostJsonAsync("/workflows", """{"steps":[{"name":"a","kind":"noop","dependsOnJobIds":["1"]}]}""")).AssertProblemAsync(HttpStatusCode.BadRequest, "steps[0].dependsOnJobIds[0]");
+        Assert.Contains($"{theirs}", foreign.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("987654321", unknown.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await WorkflowRowsAsync());
+
+        var created = await api.Producer.PostJsonAsync("/workflows", Body(mine));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.BodyAsync()).GetProperty("id").GetInt64();
+        var b = (await (await api.Producer.GetAsync($"/workflows/{id}")).BodyAsync()).GetProperty("steps")[1];
+        Assert.Equal([mine], b.GetProperty("dependsOnJobIds").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal(HttpStatusCode.Created, (await api.Admin.PostJsonAsync("/workflows", Body(theirs))).StatusCode);
+    }
 }

@@ -378,6 +378,117 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task A_step_may_depend_on_jobs_by_id_a_completed_one_counts_as_done_and_a_live_one_releases_it_when_it_completes()
+    {
+        var live = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("live")) with { Queue = "wf-byid" })).Job.Id;
+        var done = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("done")) with { Queue = "wf-byid" })).Job.Id;
+        await FinishByHandAsync(done, JobState.Completed);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("after-done", "wf-byid") with { DependsOnJobIds = [done] },
+            Step("after-both", "wf-byid") with { DependsOnJobIds = [live, done] },
+            Step("last", "wf-byid", "after-both"),
+        ]));
+
+        Assert.Equal(["available", "pending", "pending"], workflow.Steps.Select(s => s.State));
+        Assert.True(await _db.ScalarAsync<bool>("SELECT has_dependents FROM jobs.job WHERE id = $1", live));
+        await FinishByHandAsync(live, JobState.Completed);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(JobState.Available, now["after-both"].State);
+        Assert.Equal(JobState.Pending, now["last"].State);
+        Assert.Equal(new[] { done, live }.Order(), now["after-both"].DependsOnJobIds);
+        Assert.Empty(now["last"].DependsOnJobIds);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_step_depending_on_a_failed_job_is_cancelled_at_once_with_its_dependents_unless_it_runs_anyway_and_a_retry_revives_them()
+    {
+        var failed = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("failed")) with { Queue = "wf-byid-failed" })).Job.Id;
+        await FinishByHandAsync(failed, JobState.Discarded);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-byid-failed") with { DependsOnJobIds = [failed] },
+            Step("b", "wf-byid-failed", "a"),
+            Step("c", "wf-byid-failed") with { DependsOnJobIds = [failed], OnDependencyFailure = DependencyFailure.Run },
+            Step("d", "wf-byid-failed", "a") with { OnDependencyFailure = DependencyFailure.Run },
+        ]));
+
+        Assert.Equal(["cancelled", "cancelled", "available", "available"], workflow.Steps.Select(s => s.State));
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal($"dependency {failed} ended discarded, so this job was cancelled", now["a"].LastError);
+        Assert.Contains("(step 'a') ended cancelled", now["b"].LastError, StringComparison.Ordinal);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+
+        // The failed job retried: the steps it cancelled wait for it again, each for what has not completed.
+        Assert.Equal(JobActionOutcome.Done, (await _client.RetryAsync(failed)).Outcome);
+        now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal((JobState.Pending, JobState.Pending), (now["a"].State, now["b"].State));
+        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT waiting_on FROM jobs.job_pending WHERE id = $1", now["a"].JobId));
+        await FinishByHandAsync(failed, JobState.Completed);
+        Assert.Equal(JobState.Available, await _db.StateAsync(now["a"].JobId));
+    }
+
+    [Fact]
+    public async Task An_unknown_job_id_or_another_creators_job_fails_the_enqueue_naming_the_field_and_writes_nothing()
+    {
+        var theirs = (await _client.EnqueueAsync(new NewJob("step") { Queue = "wf-byid-unknown", CreatedBy = "them" })).Job.Id;
+        var before = await TableCountsAsync();
+
+        var unknown = await Assert.ThrowsAsync<UnknownDependencyException>(() => _client.EnqueueWorkflowAsync(new NewWorkflow(
+            [Step("a", "wf-byid-unknown") with { DependsOnJobIds = [theirs] }, Step("b", "wf-byid-unknown") with { DependsOnJobIds = [theirs, long.MaxValue] }])));
+        var notOurs = await Assert.ThrowsAsync<UnknownDependencyException>(() => _client.EnqueueWorkflowAsync(new NewWorkflow(
+            [Step("a", "wf-byid-unknown") with { DependsOnJobIds = [theirs] }])
+        { CreatedBy = "us", DependsOnOwnJobsOnly = true }));
+
+        Assert.Equal(("steps[1].dependsOnJobIds[1]", long.MaxValue), (unknown.Field, unknown.JobId));
+        Assert.Equal(("steps[0].dependsOnJobIds[0]", theirs), (notOurs.Field, notOurs.JobId));
+        Assert.Equal(before, await TableCountsAsync());
+        Assert.False(await _db.ScalarAsync<bool>("SELECT has_dependents FROM jobs.job WHERE id = $1", theirs));
+        Assert.Equal("steps[0].dependsOnJobIds[1]", new NewWorkflow([Step("a", "q") with { DependsOnJobIds = [7, 7] }]).Validate()!.Field);
+    }
+
+    [Fact]
+    public async Task A_job_finishing_while_a_workflow_that_depends_on_it_is_enqueued_is_counted_once()
+    {
+        var finishing = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("x")) with { Queue = "wf-byid-race" })).Job.Id;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1", finishing);
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var finish = await connection.BeginTransactionAsync();
+        await FinishByHandAsync(finishing, JobState.Completed, finish);
+
+        var enqueue = _client.EnqueueWorkflowAsync(new NewWorkflow([Step("after", "wf-byid-race") with { DependsOnJobIds = [finishing] }]));
+        await Eventually.WaitForAsync(
+            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0,
+            waiting => waiting, "the enqueue to wait for the finish of the job it depends on");
+        await finish.CommitAsync();
+        var workflow = await enqueue;
+
+        Assert.Equal(JobState.Available, workflow.Steps[0].State);
+        Assert.Equal(JobState.Available, await _db.StateAsync(workflow.Steps[0].JobId));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_workflow_cancels_the_steps_of_another_workflow_that_depend_on_its_steps_by_id()
+    {
+        var first = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("upstream", "wf-byid-cancel")]));
+        var second = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("downstream", "wf-byid-cancel") with { DependsOnJobIds = [first.Steps[0].JobId] },
+            Step("after", "wf-byid-cancel", "downstream"),
+        ]));
+
+        await _client.CancelWorkflowAsync(first.WorkflowId);
+        var now = (await _client.GetWorkflowAsync(second.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+
+        Assert.Equal((JobState.Cancelled, JobState.Cancelled), (now["downstream"].State, now["after"].State));
+        Assert.Contains("(step 'upstream') ended cancelled", now["downstream"].LastError, StringComparison.Ordinal);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
     public async Task Without_history_a_chain_still_runs_in_order_and_a_failure_still_cancels_its_dependents()
     {
         var log = new StepHandler.Log();

@@ -682,7 +682,7 @@ function renderWorkflow(w) {
     row.appendChild(el("td")).appendChild(link("#/jobs/" + encodeURIComponent(step.jobId), step.jobId));
     cell(row, step.state, "state-" + step.state).dataset.field = "state";
     cell(row, step.attempt, "num");
-    cell(row, dependencies(step.dependsOn), "dependencies").dataset.field = "dependsOn";
+    cell(row, dependencies([...step.dependsOn, ...step.dependsOnJobIds.map((id) => "job " + id)]), "dependencies").dataset.field = "dependsOn";
     cell(row, step.onDependencyFailure === "run" ? "runs anyway" : "is cancelled");
     cell(row, when(step.finalizedAt));
     cell(row, step.lastError, "error");
