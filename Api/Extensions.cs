@@ -75,6 +75,7 @@ public static class ApiServices
         services.AddSingleton<JobIntake>();
         services.AddSingleton<JobReader>();
         services.AddSingleton<JobListing>();
+        services.AddSingleton<WorkflowListing>();
         services.AddSingleton<JobBulkActions>();
         services.AddSingleton<KnownKinds>();
         services.AddSingleton<ServedQueues>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using JobEngine.Sql;
+using JobEngine.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -82,10 +83,13 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Enqueues a workflow inside the caller's transaction, in one statement and one round trip
-    /// whatever its size: steps without dependencies are available at once, the others wait
-    /// (<see cref="JobState.Pending"/>) until each of their dependencies completed.
+    /// whatever its size (one more when a step depends on existing jobs by id, which locks them):
+    /// steps without dependencies are available at once, the others wait
+    /// (<see cref="JobState.Pending"/>) until each of their dependencies completed. A step whose
+    /// dependency by id already failed is cancelled at once (with its dependents), unless it runs anyway.
     /// </summary>
     /// <exception cref="ArgumentException">The workflow is invalid (<see cref="NewWorkflow.Validate"/>); the message names the step and field.</exception>
+    /// <exception cref="UnknownDependencyException">A step depends on a job id no job has (or, with <see cref="NewWorkflow.DependsOnOwnJobsOnly"/>, one enqueued by someone else).</exception>
     public async Task<WorkflowEnqueued> EnqueueWorkflowAsync(NewWorkflow workflow, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workflow);
@@ -106,6 +110,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         var dependencies = new List<int>();
         var dependents = new List<int>();
         var hasDependents = new bool[steps.Count];
+        var externalJobs = new List<long>();
+        var externalDependents = new List<int>();
         for (var i = 0; i < steps.Count; i++)
         {
             foreach (var name in steps[i].DependsOn)
@@ -114,8 +120,19 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
                 dependents.Add(i + 1);
                 hasDependents[position[name] - 1] = true;
             }
+
+            foreach (var jobId in steps[i].DependsOnJobIds)
+            {
+                externalJobs.Add(jobId);
+                externalDependents.Add(i + 1);
+            }
         }
 
+        var plan = externalJobs.Count == 0
+            ? StepPlan.WithoutJobDependencies(steps)
+            : StepPlan.Of(workflow, position, await LockJobDependenciesAsync(workflow, externalJobs, transaction, cancellationToken).ConfigureAwait(false));
+
+        using var activity = JobTelemetry.StartWorkflowEnqueue(workflow.Name, steps.Count);
         var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
         var command = new NpgsqlCommand(JobSql.InsertWorkflow, connection, transaction);
         await using var commandScope = command.ConfigureAwait(false);
@@ -129,10 +146,15 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = steps.Select(s => s.Job.Priority).ToArray() });
         command.Parameters.Add(new() { Value = steps.Select(s => s.Job.MaxAttempts).ToArray() });
         command.Parameters.Add(new() { Value = steps.Select(s => s.OnDependencyFailure == DependencyFailure.Run ? "run" : "cancel").ToArray() });
-        command.Parameters.Add(new() { Value = steps.Select(s => s.DependsOn.Count).ToArray() });
+        command.Parameters.Add(new() { Value = plan.WaitingOn });
         command.Parameters.Add(new() { Value = hasDependents });
         command.Parameters.Add(new() { Value = dependencies.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         command.Parameters.Add(new() { Value = dependents.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        command.Parameters.Add(new() { Value = plan.FailedJob, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new() { Value = plan.FailedStep, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        command.Parameters.Add(new() { Value = externalJobs.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new() { Value = externalDependents.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        command.Parameters.Add(new() { Value = plan.FailedState, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
         long workflowId = 0;
@@ -147,7 +169,57 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
                 reader.GetFieldValue<string>(reader.GetOrdinal("state")));
         }
 
+        activity?.SetTag("job.workflow.id", workflowId);
+        JobTelemetry.WorkflowsEnqueued.Add(1);
+        JobTelemetry.WorkflowStepsEnqueued.Add(steps.Count);
         return new WorkflowEnqueued(workflowId, enqueued);
+    }
+
+    // Locks the jobs the workflow's steps depend on by id (see LockLiveDependencies) and reads their
+    // states; an unknown id (or another creator's job) fails the enqueue naming the first step's field.
+    private static async Task<Dictionary<long, string>> LockJobDependenciesAsync(
+        NewWorkflow workflow, List<long> jobIds, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var ids = jobIds.Distinct().Order().ToArray();
+        var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        await using var batchScope = batch.ConfigureAwait(false);
+        foreach (var sql in new[] { JobSql.LockLiveDependencies, JobSql.LockWaitingDependencies, JobSql.ClassifyDependencies })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new() { Value = ids });
+            batch.BatchCommands.Add(command);
+        }
+
+        var states = new Dictionary<long, string>();
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            // The locks' rows are not needed: only the states.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var state = reader.GetOrdinal("state");
+                var createdBy = reader.GetOrdinal("created_by");
+                var visible = !reader.IsDBNull(state)
+                    && (!workflow.DependsOnOwnJobsOnly || (!reader.IsDBNull(createdBy) && reader.GetString(createdBy) == workflow.CreatedBy));
+                if (visible)
+                {
+                    states[reader.GetInt64(reader.GetOrdinal("id"))] = reader.GetString(state);
+                }
+            }
+        }
+
+        for (var i = 0; i < workflow.Steps.Count; i++)
+        {
+            var unknown = workflow.Steps[i].DependsOnJobIds.Select((id, k) => (id, k)).FirstOrDefault(d => !states.ContainsKey(d.id));
+            if (unknown != default)
+            {
+                throw new UnknownDependencyException($"steps[{i}].dependsOnJobIds[{unknown.k}]", unknown.id);
+            }
+        }
+
+        return states;
     }
 
     /// <summary>The workflow with this id and every step's current state, or null.</summary>
@@ -194,6 +266,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
                     reader.IsDBNull(state) ? null : reader.GetFieldValue<string>(state),
                     reader.GetFieldValue<short>(reader.GetOrdinal("attempt")),
                     reader.GetFieldValue<string[]>(reader.GetOrdinal("depends_on")),
+                    reader.GetFieldValue<long[]>(reader.GetOrdinal("depends_on_job_ids")),
                     reader.GetFieldValue<string>(reader.GetOrdinal("on_dependency_failure")) == "run" ? DependencyFailure.Run : DependencyFailure.Cancel,
                     reader.IsDBNull(lastError) ? null : reader.GetFieldValue<string>(lastError),
                     reader.IsDBNull(finalizedAt) ? null : reader.GetFieldValue<DateTimeOffset>(finalizedAt)));
@@ -202,6 +275,78 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new WorkflowRecord(id, name, createdAt, createdBy, steps);
+    }
+
+    /// <summary>
+    /// Cancels every step of a workflow that has not started, in one transaction: waiting steps and
+    /// available, scheduled or retryable ones end <c>cancelled</c>, with an error naming the
+    /// workflow; running steps finish as they are (their dependents, cancelled here, do not run).
+    /// Idempotent: a second call cancels nothing more. A step finishing at the same moment is
+    /// either released before the cancel (and cancelled by it) or finds its dependents cancelled.
+    /// </summary>
+    /// <param name="id">The workflow's id.</param>
+    /// <param name="createdBy">When given, a workflow enqueued by someone else is treated as unknown.</param>
+    /// <param name="cancellationToken">Cancels the call (the transaction rolls back).</param>
+    /// <returns>What was cancelled and what was left running, or null when no such workflow is visible.</returns>
+    public async Task<WorkflowCancelResult?> CancelWorkflowAsync(long id, string? createdBy = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        var lockWorkflow = new NpgsqlCommand(JobSql.LockWorkflow, connection, transaction);
+        await using (lockWorkflow.ConfigureAwait(false))
+        {
+            lockWorkflow.Parameters.Add(new() { Value = id });
+            var reader = await lockWorkflow.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            var owner = reader.GetOrdinal("created_by");
+            if (createdBy is not null && (reader.IsDBNull(owner) || reader.GetString(owner) != createdBy))
+            {
+                return null;
+            }
+        }
+
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using var batchScope = batch.ConfigureAwait(false);
+        foreach (var sql in new[] { JobSql.LockWorkflowLiveSteps, JobSql.LockWorkflowWaitingSteps, JobSql.CancelWorkflowSteps, JobSql.ResolveOutsideDependents })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new() { Value = id });
+            batch.BatchCommands.Add(command);
+        }
+
+        WorkflowCancelResult result;
+        var cancel = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (cancel.ConfigureAwait(false))
+        {
+            // The two locks' rows are not needed: only the last statement's counts.
+            await cancel.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await cancel.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await cancel.ReadAsync(cancellationToken).ConfigureAwait(false);
+            result = new WorkflowCancelResult(id,
+                (int)cancel.GetFieldValue<long>(cancel.GetOrdinal("cancelled")),
+                (int)cancel.GetFieldValue<long>(cancel.GetOrdinal("left_running")));
+            await cancel.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (await cancel.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                JobTelemetry.WorkflowStepsReleased.Add(cancel.GetFieldValue<int>(cancel.GetOrdinal("released")));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Cancelled > 0)
+        {
+            JobTelemetry.WorkflowsCancelled.Add(1);
+            JobTelemetry.WorkflowStepsCancelled.Add(result.Cancelled, new KeyValuePair<string, object?>("job.workflow.cancel_reason", JobTelemetry.WorkflowCancelledReason));
+        }
+
+        return result;
     }
 
     /// <summary>The job with this id, or null.</summary>
@@ -222,7 +367,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
     /// turn, but those that run anyway (<see cref="DependencyFailure.Run"/>).
     /// </summary>
     public Task<JobActionResult> CancelAsync(long id, CancellationToken cancellationToken = default) =>
-        ActAsync(JobSql.CancelJob, id, cancellationToken);
+        ActAsync(JobSql.CancelJob, id, cancellationToken,
+            reader => JobTelemetry.WorkflowStepsReleased.Add(reader.GetFieldValue<int>(reader.GetOrdinal("released"))));
 
     /// <summary>
     /// Runs a discarded, cancelled, retryable or scheduled job again now. A workflow step brought
@@ -241,7 +387,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         }
     }
 
-    private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken)
+    // countReleased reads what the statement reports beyond the outcome (CancelJob: the dependents it released).
+    private async Task<JobActionResult> ActAsync(string sql, long id, CancellationToken cancellationToken, Action<NpgsqlDataReader>? countReleased = null)
     {
         var command = dataSource.CreateCommand(sql);
         await using var commandScope = command.ConfigureAwait(false);
@@ -256,6 +403,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         }
 
         var previousState = reader.GetString(previous);
+        countReleased?.Invoke(reader);
         return reader.GetFieldValue<long>(reader.GetOrdinal("changed")) > 0
             ? new JobActionResult(JobActionOutcome.Done, previousState, null)
             : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");

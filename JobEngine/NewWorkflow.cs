@@ -17,6 +17,14 @@ public sealed record NewWorkflowStep(string Name, NewJob Job)
     /// <summary>Names of the steps that must complete before this one runs.</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];
 
+    /// <summary>
+    /// Ids of existing jobs (of any workflow, or none) that must complete before this step runs. One
+    /// that already completed counts as done; one already discarded or cancelled fails the step at
+    /// once as <see cref="OnDependencyFailure"/> says; an unknown id fails the enqueue
+    /// (<see cref="UnknownDependencyException"/>).
+    /// </summary>
+    public IReadOnlyList<long> DependsOnJobIds { get; init; } = [];
+
     /// <summary>What happens when a dependency ends discarded or cancelled.</summary>
     public DependencyFailure OnDependencyFailure { get; init; } = DependencyFailure.Cancel;
 }
@@ -44,6 +52,9 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
 
     /// <summary>Who enqueues it (the Api writes its API key's name), stored with the workflow and each step's job.</summary>
     public string? CreatedBy { get; init; }
+
+    /// <summary>When true, a step may depend by id only on jobs enqueued with the same <see cref="CreatedBy"/> (the Api sets it for producer keys).</summary>
+    public bool DependsOnOwnJobsOnly { get; init; }
 
     /// <summary>
     /// The first thing wrong with this workflow (a field path such as <c>steps[3].dependsOn[0]</c>,
@@ -97,7 +108,16 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
                 return new($"steps[{i}].idempotencyKey", "no idempotency key: a workflow step has none", null);
             }
 
-            edges += step.DependsOn?.Count ?? 0;
+            var jobIds = step.DependsOnJobIds ?? [];
+            for (var k = 0; k < jobIds.Count; k++)
+            {
+                if (jobIds[k] <= 0 || jobIds.Take(k).Contains(jobIds[k]))
+                {
+                    return new($"steps[{i}].dependsOnJobIds[{k}]", "the id of an existing job, each named at most once", null);
+                }
+            }
+
+            edges += (step.DependsOn?.Count ?? 0) + jobIds.Count;
             if (edges > MaxDependencies)
             {
                 return new($"steps[{i}].dependsOn", $"at most {MaxDependencies} dependencies over the whole workflow", null);
@@ -130,12 +150,18 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
             : null;
     }
 
-    // Kahn's algorithm: a step is done when all its dependencies are. The steps left over each still
-    // wait for another leftover step, so walking from one of them along its unfinished dependencies
-    // must come back to a step already visited: that loop is the cycle named in the error.
-    private List<string>? FindCycle(Dictionary<string, int> index)
+    /// <summary>
+    /// The positions of the steps, each after every step it depends on (Kahn's algorithm); for a
+    /// workflow that <see cref="Validate"/> accepted, every step is in it.
+    /// </summary>
+    internal List<int> DependencyOrder() =>
+        DependencyOrder(Steps.Select((step, i) => (step.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal), out _);
+
+    // Kahn's algorithm: a step is done when all its dependencies are. Steps on or behind a cycle are
+    // left out, each with waiting > 0.
+    private List<int> DependencyOrder(Dictionary<string, int> index, out int[] waiting)
     {
-        var waiting = new int[Steps.Count];
+        waiting = new int[Steps.Count];
         var dependents = new List<int>[Steps.Count];
         for (var i = 0; i < Steps.Count; i++)
         {
@@ -151,11 +177,12 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
             }
         }
 
-        var ready = new Queue<int>(Enumerable.Range(0, Steps.Count).Where(i => waiting[i] == 0));
-        var done = 0;
+        var left = waiting;
+        var ready = new Queue<int>(Enumerable.Range(0, Steps.Count).Where(i => left[i] == 0));
+        var order = new List<int>(Steps.Count);
         while (ready.TryDequeue(out var i))
         {
-            done++;
+            order.Add(i);
             foreach (var dependent in dependents[i])
             {
                 if (--waiting[dependent] == 0)
@@ -165,7 +192,15 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
             }
         }
 
-        if (done == Steps.Count)
+        return order;
+    }
+
+    // The steps DependencyOrder leaves over each still wait for another leftover step, so walking
+    // from one of them along its unfinished dependencies must come back to a step already visited:
+    // that loop is the cycle named in the error.
+    private List<string>? FindCycle(Dictionary<string, int> index)
+    {
+        if (DependencyOrder(index, out var waiting).Count == Steps.Count)
         {
             return null;
         }
@@ -184,6 +219,19 @@ public sealed record NewWorkflow(IReadOnlyList<NewWorkflowStep> Steps)
         cycle.Add(Steps[at].Name);
         return cycle;
     }
+}
+
+/// <summary>A step depends by id on a job that does not exist (or that the workflow's creator may not see); nothing was written.</summary>
+/// <param name="field">The field path, <c>steps[2].dependsOnJobIds[0]</c>.</param>
+/// <param name="jobId">The id no job has.</param>
+public sealed class UnknownDependencyException(string field, long jobId)
+    : ArgumentException($"{field}: no job has the id {jobId}.")
+{
+    /// <summary>The field path, as the Api names it.</summary>
+    public string Field { get; } = field;
+
+    /// <summary>The id no job has.</summary>
+    public long JobId { get; } = jobId;
 }
 
 /// <summary>What is wrong with a workflow: the field, what was expected there, and a sentence naming the step when there is one.</summary>
@@ -228,6 +276,7 @@ public sealed record WorkflowRecord(long Id, string? Name, DateTimeOffset Create
 /// <param name="State">Its job's state; null when the job finished and its Worker keeps no history.</param>
 /// <param name="Attempt">Attempts started so far.</param>
 /// <param name="DependsOn">The steps it waits for.</param>
+/// <param name="DependsOnJobIds">The jobs outside the workflow it waits for.</param>
 /// <param name="OnDependencyFailure">What it does when a dependency fails.</param>
 /// <param name="LastError">The message of its latest error, when it has one.</param>
 /// <param name="FinalizedAt">When it reached its final state, when known.</param>
@@ -237,6 +286,13 @@ public sealed record WorkflowStepRecord(
     string? State,
     short Attempt,
     IReadOnlyList<string> DependsOn,
+    IReadOnlyList<long> DependsOnJobIds,
     DependencyFailure OnDependencyFailure,
     string? LastError,
     DateTimeOffset? FinalizedAt);
+
+/// <summary>The outcome of <see cref="JobClient.CancelWorkflowAsync"/>.</summary>
+/// <param name="WorkflowId">The workflow's id.</param>
+/// <param name="Cancelled">Steps this call cancelled: waiting, available, scheduled or retryable ones (0 when called again).</param>
+/// <param name="LeftRunning">Steps running (or starting) at that moment, left to finish as they are.</param>
+public sealed record WorkflowCancelResult(long WorkflowId, int Cancelled, int LeftRunning);

@@ -169,20 +169,12 @@ public static class JobsApi
     {
         ArgumentNullException.ThrowIfNull(http);
         var query = http.Request.Query;
-        foreach (var (name, values) in query)
+        if (PageQuery.Read(query, ["state", "queue", "kind", "limit", "cursor"], DefaultPageSize, MaxPageSize, out var limit, out var afterId) is { } badPage)
         {
-            if (name is not ("state" or "queue" or "kind" or "limit" or "cursor"))
-            {
-                return ApiProblem.BadField(name, "no such parameter; the parameters are state, queue, kind, limit and cursor");
-            }
-
-            if (values.Count > 1)
-            {
-                return ApiProblem.BadField(name, "one value");
-            }
+            return badPage;
         }
 
-        string? state = query["state"], queue = query["queue"], kind = query["kind"], limitText = query["limit"], cursor = query["cursor"];
+        string? state = query["state"], queue = query["queue"], kind = query["kind"];
         if (state is not null && !JobState.All.Contains(state))
         {
             return ApiProblem.BadField("state", "one of " + string.Join(", ", JobState.All));
@@ -196,18 +188,6 @@ public static class JobsApi
         if (kind is not null && !NewJob.IsValidKind(kind))
         {
             return ApiProblem.BadField("kind", $"a kind of 1 to {NewJob.MaxKindLength} characters");
-        }
-
-        var limit = DefaultPageSize;
-        if (limitText is not null && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPageSize))
-        {
-            return ApiProblem.BadField("limit", $"an integer from 1 to {MaxPageSize}");
-        }
-
-        var afterId = long.MaxValue;
-        if (cursor is not null && !JobCursor.TryDecode(cursor, out afterId))
-        {
-            return ApiProblem.BadField("cursor", "the nextCursor of a previous page, unchanged");
         }
 
         return TypedResults.Ok(await services.Listing.ListAsync(new JobFilter(state, queue, kind, afterId, limit), cancellationToken));

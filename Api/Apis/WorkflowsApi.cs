@@ -18,6 +18,8 @@ namespace Api.Apis;
 public static class WorkflowsApi
 {
     private const string IdExpected = "a workflow id: a positive 64-bit integer";
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
     private static readonly string[] StepFields = ["name", "dependsOn", "onDependencyFailure"];
 
     /// <summary>Maps the <c>/workflows</c> endpoints.</summary>
@@ -27,7 +29,10 @@ public static class WorkflowsApi
         api.MapPost("", EnqueueWorkflow).RequireAuthorization(ApiScopes.Producer)
             .Accepts<WorkflowRequest>("application/json")
             .WithSummary("Enqueue a workflow: named steps with dependencies, checked to be acyclic, written in one transaction: all or none");
+        api.MapGet("", ListWorkflows).RequireAuthorization(ApiScopes.Admin).WithSummary("List workflows newest first, with their progress, by name, with a cursor");
         api.MapGet("/{id}", GetWorkflow).RequireAuthorization(ApiScopes.Producer).WithSummary("A workflow's steps, their states and its progress");
+        api.MapPost("/{id}/cancel", CancelWorkflow).RequireAuthorization(ApiScopes.Producer)
+            .WithSummary("Cancel every step that has not started, in one transaction; running steps finish as they are");
         return app;
     }
 
@@ -75,7 +80,22 @@ public static class WorkflowsApi
                     $"No Worker handles the kind '{kinds[unknown]}' (step '{workflow.Steps[unknown].Name}').");
             }
 
-            var enqueued = await services.Jobs.EnqueueWorkflowAsync(workflow with { Steps = [.. workflow.Steps.Select(s => s with { Job = s.Job with { CreatedBy = caller.Name } })] }, cancellationToken);
+            WorkflowEnqueued enqueued;
+            try
+            {
+                // An admin's workflow may depend on anyone's jobs; a producer's only on its own.
+                enqueued = await services.Jobs.EnqueueWorkflowAsync(workflow with
+                {
+                    DependsOnOwnJobsOnly = !caller.IsAdmin,
+                    Steps = [.. workflow.Steps.Select(s => s with { Job = s.Job with { CreatedBy = caller.Name } })],
+                }, cancellationToken);
+            }
+            catch (UnknownDependencyException e)
+            {
+                return ApiProblem.BadField(e.Field, "the id of an existing job enqueued with this API key",
+                    $"No job with the id {e.JobId} is visible to this API key; nothing was enqueued.");
+            }
+
             foreach (var queue in await services.Queues.UnservedAsync(workflow.Steps.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal), cancellationToken))
             {
                 http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
@@ -86,13 +106,37 @@ public static class WorkflowsApi
         }
     }
 
+    /// <summary>
+    /// <c>GET /workflows?name=&amp;limit=&amp;cursor=</c>: newest first, one keyset page, each workflow with
+    /// its steps waiting, live per state and finished. Admins only: it lists every producer's.
+    /// </summary>
+    public static async Task<Results<Ok<WorkflowPage>, ProblemHttpResult>> ListWorkflows(
+        HttpContext http, WorkflowListing listing, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(listing);
+        var query = http.Request.Query;
+        if (PageQuery.Read(query, ["name", "limit", "cursor"], DefaultPageSize, MaxPageSize, out var limit, out var afterId) is { } badPage)
+        {
+            return badPage;
+        }
+
+        string? name = query["name"];
+        if (name is not null && (name.Length is 0 or > NewWorkflow.MaxNameLength || name.Any(char.IsControl)))
+        {
+            return ApiProblem.BadField("name", $"a workflow name of 1 to {NewWorkflow.MaxNameLength} characters without control characters");
+        }
+
+        return TypedResults.Ok(await listing.ListAsync(new WorkflowFilter(name, afterId, limit), cancellationToken));
+    }
+
     /// <summary><c>GET /workflows/{id}</c>: every step with its state, and the counts by state; producers see only their own.</summary>
     public static async Task<Results<Ok<WorkflowView>, ProblemHttpResult>> GetWorkflow(
         string id, HttpContext http, JobServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(services);
-        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var workflowId) || workflowId <= 0)
+        if (!TryParseId(id, out var workflowId))
         {
             return ApiProblem.BadField("id", IdExpected);
         }
@@ -101,9 +145,37 @@ public static class WorkflowsApi
         var workflow = await services.Jobs.GetWorkflowAsync(workflowId, cancellationToken);
         return workflow is not null && (caller.IsAdmin || workflow.CreatedBy == caller.Name)
             ? TypedResults.Ok(WorkflowView.From(workflow))
-            : ApiProblem.Create(StatusCodes.Status404NotFound, "No such workflow", "No workflow with this id is visible to this API key.",
-                "id", "the id of an existing workflow", retryable: false);
+            : NoSuchWorkflow();
     }
+
+    /// <summary>
+    /// <c>POST /workflows/{id}/cancel</c>: every waiting, available, scheduled or retryable step is
+    /// cancelled in one transaction; running steps finish as they are. 200 with the counts (a second
+    /// call cancels 0); 404 for an unknown workflow, or another producer's.
+    /// </summary>
+    public static async Task<Results<Ok<WorkflowCancelView>, ProblemHttpResult>> CancelWorkflow(
+        string id, HttpContext http, JobServices services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(services);
+        if (!TryParseId(id, out var workflowId))
+        {
+            return ApiProblem.BadField("id", IdExpected);
+        }
+
+        var caller = Caller.Of(http.User);
+        var result = await services.Jobs.CancelWorkflowAsync(workflowId, caller.IsAdmin ? null : caller.Name, cancellationToken);
+        return result is null
+            ? NoSuchWorkflow()
+            : TypedResults.Ok(new WorkflowCancelView(result.WorkflowId, result.Cancelled, result.LeftRunning));
+    }
+
+    private static bool TryParseId(string text, out long id) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id > 0;
+
+    private static ProblemHttpResult NoSuchWorkflow() =>
+        ApiProblem.Create(StatusCodes.Status404NotFound, "No such workflow", "No workflow with this id is visible to this API key.",
+            "id", "the id of an existing workflow", retryable: false);
 
     // The body: {"name"?, "steps": [{"name", "dependsOn"?, "onDependencyFailure"?, ...the fields of POST /jobs}]}.
     // Each step's job fields are read by EnqueueRequest.Parse, so they are checked as POST /jobs checks them.
@@ -150,6 +222,7 @@ public static class WorkflowsApi
             var job = new JsonObject();
             string? stepName = null;
             var dependsOn = new List<string>();
+            var dependsOnJobIds = new List<long>();
             var policy = DependencyFailure.Cancel;
             foreach (var property in item.EnumerateObject())
             {
@@ -177,6 +250,22 @@ public static class WorkflowsApi
                         break;
                     case "dependsOn":
                         return Fail($"{path}.dependsOn", "an array of names of other steps of this workflow");
+                    case "dependsOnJobIds" when value.ValueKind == JsonValueKind.Null:
+                        break;
+                    case "dependsOnJobIds" when value.ValueKind == JsonValueKind.Array:
+                        foreach (var dependency in value.EnumerateArray())
+                        {
+                            if (dependency.ValueKind != JsonValueKind.Number || !dependency.TryGetInt64(out var jobId) || jobId <= 0)
+                            {
+                                return Fail($"{path}.dependsOnJobIds[{dependsOnJobIds.Count}]", "the id of an existing job: a positive 64-bit integer");
+                            }
+
+                            dependsOnJobIds.Add(jobId);
+                        }
+
+                        break;
+                    case "dependsOnJobIds":
+                        return Fail($"{path}.dependsOnJobIds", "an array of ids of existing jobs");
                     case "onDependencyFailure" when value.ValueKind is JsonValueKind.Null:
                         break;
                     case "onDependencyFailure" when value.ValueKind is JsonValueKind.String && value.GetString() is "cancel" or "run":
@@ -206,7 +295,7 @@ public static class WorkflowsApi
                 return (null, invalid);
             }
 
-            parsed.Add(new NewWorkflowStep(stepName, newJob!) { DependsOn = dependsOn, OnDependencyFailure = policy });
+            parsed.Add(new NewWorkflowStep(stepName, newJob!) { DependsOn = dependsOn, DependsOnJobIds = dependsOnJobIds, OnDependencyFailure = policy });
         }
 
         return (new NewWorkflow(parsed) { Name = name }, null);
@@ -229,8 +318,9 @@ public sealed record WorkflowRequest(string? Name, WorkflowStepRequest[] Steps);
 /// <param name="Priority">0 runs first, 9 last (default 5).</param>
 /// <param name="MaxAttempts">Attempts before it is discarded (default 25).</param>
 /// <param name="DependsOn">Names of the steps that must complete first.</param>
+/// <param name="DependsOnJobIds">Ids of existing jobs that must complete first (a completed one counts as done, a failed one fails the step as onDependencyFailure says).</param>
 /// <param name="OnDependencyFailure"><c>cancel</c> (default) or <c>run</c>.</param>
-public sealed record WorkflowStepRequest(string Name, string Kind, JsonObject? Args, string? Queue, short? Priority, short? MaxAttempts, string[]? DependsOn, string? OnDependencyFailure);
+public sealed record WorkflowStepRequest(string Name, string Kind, JsonObject? Args, string? Queue, short? Priority, short? MaxAttempts, string[]? DependsOn, long[]? DependsOnJobIds, string? OnDependencyFailure);
 
 /// <summary>The answer of <c>POST /workflows</c>.</summary>
 /// <param name="Id">The workflow's id.</param>
@@ -260,7 +350,7 @@ public sealed record WorkflowView(long Id, string? Name, DateTimeOffset CreatedA
         ArgumentNullException.ThrowIfNull(workflow);
         return new(workflow.Id, workflow.Name, workflow.CreatedAt, workflow.CreatedBy, workflow.IsFinished,
             new WorkflowProgressView(workflow.Steps.Count, workflow.Finished, workflow.CountsByState),
-            [.. workflow.Steps.Select(s => new WorkflowStepView(s.Name, s.JobId, s.State ?? "finished", s.Attempt, s.DependsOn,
+            [.. workflow.Steps.Select(s => new WorkflowStepView(s.Name, s.JobId, s.State ?? "finished", s.Attempt, s.DependsOn, s.DependsOnJobIds,
                 s.OnDependencyFailure == DependencyFailure.Run ? "run" : "cancel", s.LastError, s.FinalizedAt))]);
     }
 }
@@ -277,7 +367,14 @@ public sealed record WorkflowProgressView(int Total, int Finished, IReadOnlyDict
 /// <param name="State">Its job's state; <c>finished</c> when it finished and no history was kept.</param>
 /// <param name="Attempt">Attempts started.</param>
 /// <param name="DependsOn">The steps it waits for.</param>
+/// <param name="DependsOnJobIds">The jobs outside the workflow it waits for.</param>
 /// <param name="OnDependencyFailure"><c>cancel</c> or <c>run</c>.</param>
 /// <param name="LastError">Its latest error message (for a cancelled step: which dependency failed).</param>
 /// <param name="FinalizedAt">When it reached its final state.</param>
-public sealed record WorkflowStepView(string Name, long JobId, string State, short Attempt, IReadOnlyList<string> DependsOn, string OnDependencyFailure, string? LastError, DateTimeOffset? FinalizedAt);
+public sealed record WorkflowStepView(string Name, long JobId, string State, short Attempt, IReadOnlyList<string> DependsOn, IReadOnlyList<long> DependsOnJobIds, string OnDependencyFailure, string? LastError, DateTimeOffset? FinalizedAt);
+
+/// <summary>The answer of <c>POST /workflows/{id}/cancel</c>.</summary>
+/// <param name="Id">The workflow's id.</param>
+/// <param name="Cancelled">Steps this call cancelled (0 when nothing was left to cancel).</param>
+/// <param name="LeftRunning">Steps that were running, left to finish as they are.</param>
+public sealed record WorkflowCancelView(long Id, int Cancelled, int LeftRunning);

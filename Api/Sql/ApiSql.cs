@@ -14,6 +14,7 @@ internal static class ApiSql
     public static readonly string SelectTraceParent = Admin.Get(nameof(SelectTraceParent));
     public static readonly string SelectServedQueues = Admin.Get(nameof(SelectServedQueues));
     public static readonly string ListQueueWorkers = Admin.Get(nameof(ListQueueWorkers));
+    public static readonly string ListWorkflows = Admin.Get(nameof(ListWorkflows));
 
     public static readonly string RetryJobsBatch = Bulk.Get(nameof(RetryJobsBatch));
     public static readonly string CountRetryableJobs = Bulk.Get(nameof(CountRetryableJobs));

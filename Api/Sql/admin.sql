@@ -83,3 +83,31 @@ FROM (SELECT queue, worker_id FROM live
       SELECT queue, NULL FROM jobs.queue_pause) AS q
 GROUP BY q.queue
 ORDER BY q.queue;
+
+-- name: ListWorkflows
+-- Newest first, one page of workflows after the cursor id $2 (keyset, never OFFSET): jobs.workflow's
+-- primary key read backwards, or workflow_name_id_idx (migration 18) when $1 names them; planned
+-- with its values, so a null name folds away. Each comes with its progress, counted from its steps
+-- (workflow_step_ordinal_idx) with one primary-key probe each of jobs.job_pending (waiting) and
+-- jobs.job (live, by state); a step in neither has finished. The history is not read: a page costs
+-- two probes per step of its workflows, whatever the history and the number of workflows; how each
+-- step ended is GET /workflows/{id}'s to say.
+SELECT w.id, w.name, w.step_count, w.created_at, w.created_by,
+       c.pending, c.available, c.scheduled, c.running, c.retryable
+FROM (SELECT id, name, step_count, created_at, created_by
+      FROM jobs.workflow
+      WHERE ($1::text IS NULL OR name = $1)
+        AND id < $2
+      ORDER BY id DESC
+      LIMIT $3) AS w
+CROSS JOIN LATERAL (
+    SELECT count(p.id) AS pending,
+           count(*) FILTER (WHERE j.state = 'available') AS available,
+           count(*) FILTER (WHERE j.state = 'scheduled') AS scheduled,
+           count(*) FILTER (WHERE j.state = 'running') AS running,
+           count(*) FILTER (WHERE j.state = 'retryable') AS retryable
+    FROM jobs.workflow_step AS s
+    LEFT JOIN jobs.job_pending AS p ON p.id = s.job_id
+    LEFT JOIN jobs.job AS j ON j.id = s.job_id
+    WHERE s.workflow_id = w.id) AS c
+ORDER BY w.id DESC;

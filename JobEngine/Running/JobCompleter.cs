@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using JobEngine.Sql;
+using JobEngine.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -110,6 +111,17 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             npgsqlBatch.BatchCommands.Add(release);
         }
 
-        await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // FinishJobs, the one statement of the batch with a 'released' column, says how many
+        // waiting workflow steps its finishes made available.
+        var reader = await npgsqlBatch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        do
+        {
+            if (Enumerable.Range(0, reader.FieldCount).Any(i => reader.GetName(i) == "released") && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                JobTelemetry.WorkflowStepsReleased.Add(reader.GetFieldValue<int>(reader.GetOrdinal("released")));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
     }
 }

@@ -1,4 +1,5 @@
 using JobEngine.Sql;
+using JobEngine.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -68,6 +69,7 @@ public sealed class JobRescuer(NpgsqlDataSource dataSource, IOptions<JobWorkerOp
             await using var readerScope = reader.ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             rescued = reader.GetFieldValue<long>(reader.GetOrdinal("rescued"));
+            JobTelemetry.WorkflowStepsReleased.Add(reader.GetFieldValue<int>(reader.GetOrdinal("released")));
             total += rescued;
         }
         while (rescued == BatchSize);

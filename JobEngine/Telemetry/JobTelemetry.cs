@@ -43,8 +43,40 @@ public static class JobTelemetry
     /// <summary>Jobs cancelled while running.</summary>
     public static readonly Counter<long> Cancelled = Meter.CreateCounter<long>("job.cancelled", "{job}", "Running jobs cancelled.");
 
+    /// <summary>Workflows enqueued, counted when their statement succeeded (a caller's transaction may still roll back).</summary>
+    public static readonly Counter<long> WorkflowsEnqueued = Meter.CreateCounter<long>("job.workflow.enqueued", "{workflow}", "Workflows enqueued.");
+
+    /// <summary>Steps of the workflows enqueued, available at once or waiting.</summary>
+    public static readonly Counter<long> WorkflowStepsEnqueued = Meter.CreateCounter<long>("job.workflow.steps.enqueued", "{step}", "Workflow steps enqueued.");
+
+    /// <summary>Waiting steps made available because their last dependency finished (by a Worker's finish, the rescuer or a cancel).</summary>
+    public static readonly Counter<long> WorkflowStepsReleased = Meter.CreateCounter<long>(
+        "job.workflow.steps.released", "{step}", "Waiting workflow steps made available: their last dependency finished.");
+
+    /// <summary>Workflows cancelled by <see cref="JobClient.CancelWorkflowAsync"/> that had steps left to cancel.</summary>
+    public static readonly Counter<long> WorkflowsCancelled = Meter.CreateCounter<long>("job.workflow.cancelled", "{workflow}", "Workflows cancelled.");
+
+    /// <summary>Steps cancelled before they started, tagged with <c>job.workflow.cancel_reason</c>.</summary>
+    public static readonly Counter<long> WorkflowStepsCancelled = Meter.CreateCounter<long>(
+        "job.workflow.steps.cancelled", "{step}", "Workflow steps cancelled before they started.");
+
+    /// <summary>The <c>job.workflow.cancel_reason</c> of steps cancelled by a cancel of their whole workflow.</summary>
+    public const string WorkflowCancelledReason = "workflow_cancelled";
+
     /// <summary>Tags shared by every job instrument.</summary>
     public static TagList Tags(string queue, string kind) => new() { { "job.queue", queue }, { "job.kind", kind } };
+
+    /// <summary>
+    /// Starts the span of a workflow's enqueue, under the caller's (the HTTP request's) span: every
+    /// step stores it as its trace parent, so each step's run is a child of it, in the request's trace.
+    /// </summary>
+    public static Activity? StartWorkflowEnqueue(string? name, int steps)
+    {
+        var activity = ActivitySource.StartActivity("workflow enqueue", ActivityKind.Producer);
+        activity?.SetTag("job.workflow.name", name);
+        activity?.SetTag("job.workflow.steps", steps);
+        return activity;
+    }
 
     /// <summary>Starts the span of one run, as a child of the enqueuing request's trace when it had one.</summary>
     public static Activity? StartRun(string kind, string queue, long id, int attempt, string? traceParent)

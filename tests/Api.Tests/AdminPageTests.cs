@@ -35,6 +35,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>A seeded discarded job with three failed attempts and a trace.</summary>
     public long FailedWithTrace { get; private set; }
 
+    /// <summary>A seeded workflow of four steps on a queue nobody serves: one available, three waiting.</summary>
+    public long SeededWorkflow { get; private set; }
+
     public async Task InitializeAsync()
     {
         await Db.InitializeAsync();
@@ -112,6 +115,10 @@ public sealed class BrowserFixture : IAsyncLifetime
             """);
         FailedWithTrace = await Db.ScalarAsync<long>("SELECT max(id) FROM jobs.job_history WHERE queue = 'q-reports' AND state = 'discarded'");
         await Db.ExecuteAsync("UPDATE jobs.job_history SET trace_parent = $2 WHERE id = $1", FailedWithTrace, $"00-{TraceId}-b7ad6b7169203331-01");
+        var step = (string name, string[] dependsOn) => new JobEngine.NewWorkflowStep(name, new JobEngine.NewJob("noop") { Queue = "q-admin-etl" }) { DependsOn = dependsOn };
+        SeededWorkflow = (await new JobEngine.JobClient(Db.App).EnqueueWorkflowAsync(new JobEngine.NewWorkflow(
+            [step("extract", []), step("transform", ["extract"]), step("load", ["transform"]), step("report", ["load", "extract"])])
+        { Name = "nightly-etl", CreatedBy = "producer" })).WorkflowId;
     }
 
     public async Task DisposeAsync()
@@ -167,6 +174,13 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         var response = await fixture.Admin.PostAsync("/jobs", Http.Json(json));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.BodyAsync()).GetProperty("id").GetInt64();
+    }
+
+    private async Task<JsonElement> EnqueueWorkflowAsync(string json)
+    {
+        var response = await fixture.Admin.PostAsync("/workflows", Http.Json(json));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return await response.BodyAsync();
     }
 
     private async Task<JsonElement> FreshStatsAsync()
@@ -380,6 +394,70 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task The_workflows_view_lists_workflows_with_progress_follows_one_to_completion_and_cancels_another()
+    {
+        // One the fixture's Worker runs (each step sleeps, so the page sees it move), one nobody runs.
+        var runs = (await EnqueueWorkflowAsync("""
+            {"name":"admin-runs","steps":[{"name":"first","kind":"sleep","queue":"q-admin","args":{"ms":3000}},
+                                          {"name":"second","kind":"sleep","queue":"q-admin","args":{"ms":500},"dependsOn":["first"]}]}
+            """)).GetProperty("id").GetInt64();
+        var waits = await EnqueueWorkflowAsync("""
+            {"name":"admin-waits","steps":[{"name":"extract","kind":"noop","queue":"q-admin-wf"},
+                                           {"name":"load","kind":"noop","queue":"q-admin-wf","dependsOn":["extract"]},
+                                           {"name":"report","kind":"noop","queue":"q-admin-wf","dependsOn":["load"],"onDependencyFailure":"run"}]}
+            """);
+        var waitsId = waits.GetProperty("id").GetInt64();
+
+        // The running one, opened by its link first: the page follows it to the end without a reload.
+        var errors = new List<string>();
+        var page = await OpenAdminAsync(errors, $"#/workflows/{runs}");
+        await page.Locator("#workflow-steps tr[data-step='second']").WaitForAsync();
+        await page.EvaluateAsync("() => window.sameDocument = true");
+        Assert.Equal("in progress", await page.Locator("#workflow-state").TextContentAsync());
+        Assert.Equal("first", await page.Locator("#workflow-steps tr[data-step='second'] td[data-field='dependsOn']").TextContentAsync());
+        await page.Locator("#workflow-state", new() { HasTextString = "finished" }).WaitForAsync(new() { Timeout = 30_000 });
+        Assert.Equal(["completed", "completed"], await page.Locator("#workflow-steps td[data-field='state']").AllTextContentsAsync());
+        Assert.StartsWith("2 of 2 steps finished (completed 2)", await page.Locator("#workflow-progress").TextContentAsync(), StringComparison.Ordinal);
+        Assert.True(await page.IsDisabledAsync("#workflow-cancel"));
+        Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));
+
+        // The list: each workflow with its progress.
+        await page.ClickAsync("nav a[data-view='workflows']");
+        var row = page.Locator($"#workflows tr[data-workflow-id='{waitsId}']");
+        await row.WaitForAsync();
+        Assert.Equal("admin-waits", await row.Locator("td").Nth(1).TextContentAsync());
+        Assert.Equal("0 / 3 finished", (await row.Locator("td[data-field='progress']").TextContentAsync())!.Trim());
+        Assert.Equal("2", await row.Locator("td[data-field='pending']").TextContentAsync());
+        Assert.Equal("1", await row.Locator("td[data-field='available']").TextContentAsync());
+        Assert.Equal("2 / 2 finished", (await page.Locator($"#workflows tr[data-workflow-id='{runs}'] td[data-field='progress']").TextContentAsync())!.Trim());
+        Assert.Equal("page", await page.GetAttributeAsync("nav a[data-view='workflows']", "aria-current"));
+
+        // By name, from the form (Enter): only that workflow.
+        await page.FillAsync("#filter-workflow-name", "admin-waits");
+        await page.PressAsync("#filter-workflow-name", "Enter");
+        await page.Locator("#workflows-summary", new() { HasTextString = "1 workflow shown" }).WaitForAsync();
+        Assert.EndsWith("#/workflows?name=admin-waits", page.Url, StringComparison.Ordinal);
+
+        // The waiting one, from the list: its steps with their dependencies, then cancelled from the page.
+        await page.Locator($"#workflows tr[data-workflow-id='{waitsId}'] td").Nth(1).ClickAsync();
+        await page.Locator("#workflow-steps tr[data-step='report']").WaitForAsync();
+        Assert.Equal(["available", "pending", "pending"], await page.Locator("#workflow-steps td[data-field='state']").AllTextContentsAsync());
+        Assert.Equal("load", await page.Locator("#workflow-steps tr[data-step='report'] td[data-field='dependsOn']").TextContentAsync());
+        await page.ClickAsync("#workflow-cancel");
+        Assert.Contains($"workflow {waitsId}", await page.Locator("#workflow-question").TextContentAsync(), StringComparison.Ordinal);
+        await page.ClickAsync("#workflow-confirm");
+        await page.Locator("#workflow-result", new() { HasTextString = "3 steps cancelled, 0 left running." }).WaitForAsync();
+        await page.Locator("#workflow-state", new() { HasTextString = "finished" }).WaitForAsync();
+        Assert.Equal(["cancelled", "cancelled", "cancelled"], await page.Locator("#workflow-steps td[data-field='state']").AllTextContentsAsync());
+        foreach (var step in waits.GetProperty("steps").EnumerateArray())
+        {
+            Assert.Equal("cancelled", await fixture.Db.StateAsync(step.GetProperty("jobId").GetInt64()));
+        }
+
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task The_queues_view_shows_each_queue_with_its_counts_throughput_latency_and_limits()
     {
         var errors = new List<string>();
@@ -556,6 +634,8 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
             ("overview", "#/", "#chart circle.point"),
             ("jobs", "#/jobs?state=discarded&queue=q-reports", "#jobs tbody tr"),
             ("job", $"#/jobs/{fixture.FailedWithTrace}", "#detail-errors li .error"),
+            ("workflows", "#/workflows", $"#workflows tr[data-workflow-id='{fixture.SeededWorkflow}']"),
+            ("workflow", $"#/workflows/{fixture.SeededWorkflow}", "#workflow-steps tr[data-step='report']"),
             ("queues", "#/queues", "#queues tr[data-queue='q-reports']"),
             ("schedules", "#/schedules", "#schedules tbody tr"),
             ("database", "#/database", "#db-indexes tbody tr"),

@@ -8,6 +8,8 @@ namespace Api.Tests;
 /// <summary>The realistic table of the engine's plan tests, plus rows spread over 20 queues and kinds and some discarded jobs, so each filter is selective.</summary>
 public sealed class ApiPlanDatabase : IAsyncLifetime
 {
+    public const int Workflows = 100_000;
+
     private readonly LoadedJobsDatabase _loaded = new();
 
     public TestDatabase Db => _loaded.Db;
@@ -29,6 +31,23 @@ public sealed class ApiPlanDatabase : IAsyncLifetime
             FROM jobs.job_history
             GROUP BY 1, 2
             """);
+        // 100,000 workflows of 3 steps (30 names), the newest 1,000 still waiting on their last two steps.
+        await Db.ExecuteAsync("""
+            WITH w AS (
+                INSERT INTO jobs.workflow (name, step_count, created_by)
+                SELECT 'w' || (i % 30), 3, 'producer' FROM generate_series(1, $1) AS i
+                RETURNING id)
+            INSERT INTO jobs.workflow_step (job_id, workflow_id, ordinal, step, on_dependency_failure)
+            SELECT nextval(pg_get_serial_sequence('jobs.job', 'id')), w.id, o, 's' || o, 'cancel'
+            FROM w, generate_series(1, 3) AS o
+            """, Workflows);
+        await Db.ExecuteAsync("""
+            INSERT INTO jobs.job_pending (id, queue, kind, args, priority, max_attempts, waiting_on, on_dependency_failure)
+            SELECT s.job_id, 'default', 'noop', '{}', 5, 1, 1, 'cancel'
+            FROM jobs.workflow_step AS s
+            WHERE s.workflow_id > (SELECT max(id) - 1000 FROM jobs.workflow) AND s.ordinal > 1
+            """);
+        await Db.ExecuteAsync("ANALYZE jobs.workflow, jobs.workflow_step, jobs.job_pending");
         await Db.ExecuteAsync("ANALYZE jobs.job_history");
         await Db.ExecuteAsync("ANALYZE jobs.job_finished_minute");
     }
@@ -40,7 +59,7 @@ public sealed class ApiPlanDatabase : IAsyncLifetime
 /// The Api's admin queries, planned on realistic tables: each uses its intended indexes and none
 /// scans a job table sequentially; the /stats counts do not read the job tables at all.
 /// </summary>
-public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<ApiPlanDatabase>
+public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ApiPlanDatabase>
 {
     // The live table has no listing index on purpose (each claim and finish would write into it):
     // filtering its backlog by queue or kind may read the whole backlog, which the history never is.
@@ -101,6 +120,23 @@ public sealed class ApiQueryPlanTests(ApiPlanDatabase fixture) : IClassFixture<A
         var scans = await QueryPlans.JobTableScansAsync(fixture.Db, StatsQuery(query), []);
 
         Assert.True(QueryPlans.UsesOnly(scans, index), string.Join(", ", scans));
+    }
+
+    // GET /workflows: a page of 100,000 workflows, by name or not, reads its index backwards and each
+    // listed workflow's steps by index: never a sequential scan, whatever the number of workflows.
+    [Theory]
+    [InlineData(null, "workflow_pkey,workflow_step_ordinal_idx,job_pending_pkey,job_pkey")]
+    [InlineData("w7", "workflow_name_id_idx,workflow_step_ordinal_idx,job_pending_pkey,job_pkey")]
+    public async Task The_first_page_of_the_workflow_listing_reads_indexes_only(string? name, string indexes)
+    {
+        NpgsqlParameter[] Parameters() => [Text(name), new() { Value = long.MaxValue }, new() { Value = 21 }];
+        var scans = await QueryPlans.JobTableScansAsync(fixture.Db, ApiSql.ListWorkflows, Parameters(), "workflow", "workflow_step", "job_pending");
+
+        Assert.True(QueryPlans.UsesOnly(scans, indexes), $"name {name}: {string.Join(", ", scans)}");
+        await using var command = fixture.Db.Owner.CreateCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + ApiSql.ListWorkflows);
+        command.Parameters.AddRange(Parameters());
+        using var plan = System.Text.Json.JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
+        output.WriteLine($"name {name ?? "(none)"}: {plan.RootElement[0].GetProperty("Execution Time").GetDouble()} ms on {ApiPlanDatabase.Workflows} workflows");
     }
 
     private static string StatsQuery(string name) => (string)typeof(ApiSql).GetField(name)!.GetValue(null)!;

@@ -15,12 +15,15 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         { "POST", "/jobs/1/retry" },
         { "POST", "/workflows" },
         { "GET", "/workflows/1" },
+        { "POST", "/workflows/1/cancel" },
+        { "GET", "/workflows" },
         { "GET", "/stats" },
     };
 
     public static TheoryData<string, string> AdminEndpoints => new()
     {
         { "GET", "/jobs" },
+        { "GET", "/workflows" },
         { "POST", "/jobs/1/cancel" },
         { "POST", "/jobs/1/retry" },
         { "GET", "/stats" },

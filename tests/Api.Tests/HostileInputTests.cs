@@ -143,6 +143,10 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["workflow: Idempotency-Key header"] = new("POST", "/workflows", Utf8("""{"steps":[{"name":"a","kind":"noop"}]}"""), 400, "Idempotency-Key", Headers: new() { ["Idempotency-Key"] = ["k"] }),
         ["workflow get: id letters"] = Get("/workflows/abc", 400, "id"),
         ["workflow get: missing"] = Get("/workflows/987654321", 404, "id"),
+        ["workflow cancel: id SQL injection"] = new("POST", "/workflows/1%20OR%201%3D1/cancel", null, 400, "id"),
+        ["workflow list: name SQL injection too long"] = Get("/workflows?name=" + Uri.EscapeDataString(Injection + new string('x', 200)), 400, "name"),
+        ["workflow list: limit zero"] = Get("/workflows?limit=0", 400, "limit"),
+        ["workflow cancel: missing"] = new("POST", "/workflows/987654321/cancel", null, 404, "id"),
         // GET /jobs/{id}
         ["get: id letters"] = Get("/jobs/abc", 400, "id"),
         ["get: id negative"] = Get("/jobs/-1", 400, "id"),

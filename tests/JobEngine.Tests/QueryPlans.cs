@@ -6,8 +6,12 @@ namespace JobEngine.Tests;
 /// <summary>Plans a statement with <c>EXPLAIN (FORMAT JSON)</c> and lists how it reads <c>jobs.job</c> and the history's partitions.</summary>
 public static class QueryPlans
 {
-    /// <summary>Every plan node that reads a job table (live, or a history partition): its relation, node type and index, if any.</summary>
-    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> JobTableScansAsync(TestDatabase db, string sql, IEnumerable<NpgsqlParameter> parameters)
+    /// <summary>
+    /// Every plan node that reads a job table (live, or a history partition), or one of the
+    /// <paramref name="otherTables"/> of schema jobs: its relation, node type and index, if any.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> JobTableScansAsync(
+        TestDatabase db, string sql, IEnumerable<NpgsqlParameter> parameters, params string[] otherTables)
     {
         await using var command = db.Owner.CreateCommand("EXPLAIN (FORMAT JSON) " + sql);
         foreach (var parameter in parameters)
@@ -17,14 +21,15 @@ public static class QueryPlans
 
         using var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
         var scans = Nodes(plan.RootElement[0].GetProperty("Plan"))
-            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is { } name && (name == "job" || name.StartsWith("job_history", StringComparison.Ordinal)))
+            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is { } name
+                && (name == "job" || name.StartsWith("job_history", StringComparison.Ordinal) || otherTables.Contains(name)))
             .Select(n => (Relation: n.GetProperty("Relation Name").GetString(), Type: n.GetProperty("Node Type").GetString(), Index: n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))
             .ToList();
         // A history partition with no row (the coming days, the default) is scanned for nothing.
         var empty = new List<string>();
         foreach (var relation in scans.Where(s => s.Type == "Seq Scan").Select(s => s.Relation!).Distinct())
         {
-            if (relation != "job" && await db.ScalarAsync<bool>($"SELECT NOT EXISTS (SELECT 1 FROM jobs.{relation})"))
+            if (relation.StartsWith("job_history", StringComparison.Ordinal) && await db.ScalarAsync<bool>($"SELECT NOT EXISTS (SELECT 1 FROM jobs.{relation})"))
             {
                 empty.Add(relation);
             }

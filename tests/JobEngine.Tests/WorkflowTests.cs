@@ -15,10 +15,12 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
 {
     private readonly TestDatabase _db;
     private readonly JobClient _client;
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
 
-    public WorkflowTests(TestDatabase db)
+    public WorkflowTests(TestDatabase db, Xunit.Abstractions.ITestOutputHelper output)
     {
         _db = db;
+        _output = output;
         _client = new JobClient(db.App);
     }
 
@@ -215,6 +217,278 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task Cancelling_a_workflow_cancels_every_step_not_started_leaves_the_running_one_to_finish_and_is_idempotent()
+    {
+        // No Worker serves the queue: the test plays the Worker that runs "root".
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("root", "wf-cancel-all"),
+            Step("a", "wf-cancel-all", "root"),
+            Step("b", "wf-cancel-all", "root") with { OnDependencyFailure = DependencyFailure.Run },
+            Step("join", "wf-cancel-all", "a", "b"),
+            Step("other", "wf-cancel-all"),
+            Step("later", "wf-cancel-all"),
+        ])
+        { CreatedBy = "owner" });
+        var root = workflow.Steps[0].JobId;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now(), lease_expires_at = now() + interval '1 minute' WHERE id = $1", root);
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'scheduled', run_at = now() + interval '1 hour' WHERE id = $1", workflow.Steps[5].JobId);
+
+        Assert.Null(await _client.CancelWorkflowAsync(workflow.WorkflowId, createdBy: "someone else"));
+        Assert.Null(await _client.CancelWorkflowAsync(long.MaxValue));
+        var first = await _client.CancelWorkflowAsync(workflow.WorkflowId, createdBy: "owner");
+        var second = await _client.CancelWorkflowAsync(workflow.WorkflowId);
+
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 5, LeftRunning: 1), first);
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 0, LeftRunning: 1), second);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(JobState.Running, now["root"].State);
+        Assert.All(now.Values.Where(s => s.Name != "root"), s =>
+        {
+            Assert.Equal(JobState.Cancelled, s.State);
+            Assert.Equal($"workflow {workflow.WorkflowId} was cancelled before this step started", s.LastError);
+        });
+
+        // The running step finishes as it is; its dependents stay cancelled, even the one that runs anyway.
+        await FinishByHandAsync(root, JobState.Completed);
+        Assert.Equal(JobState.Completed, await _db.StateAsync(root));
+        Assert.Equal(0L, await _db.ScalarAsync<long>(
+            "SELECT count(*) FROM jobs.workflow_step AS s WHERE s.workflow_id = $1 AND (s.job_id IN (SELECT id FROM jobs.job) OR s.job_id IN (SELECT id FROM jobs.job_pending))",
+            workflow.WorkflowId));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_step_finishing_while_its_workflow_is_cancelled_releases_its_dependents_first_and_the_cancel_takes_them()
+    {
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("root", "wf-cancel-race"),
+            Step("a", "wf-cancel-race", "root"),
+            Step("b", "wf-cancel-race", "root"),
+            Step("join", "wf-cancel-race", "a", "b"),
+        ]));
+        var root = workflow.Steps[0].JobId;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1", root);
+
+        // The finish of "root" holds "a" and "b" (released, not yet committed) while the cancel runs.
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var finishing = await connection.BeginTransactionAsync();
+        await FinishByHandAsync(root, JobState.Completed, finishing);
+        var cancel = _client.CancelWorkflowAsync(workflow.WorkflowId);
+        await Eventually.WaitForAsync(
+            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0,
+            waiting => waiting, "the cancel to wait for the finish of root");
+        await finishing.CommitAsync();
+        var result = await cancel;
+
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 3, LeftRunning: 0), result);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name, s => s.State);
+        Assert.Equal(JobState.Completed, now["root"]);
+        Assert.Equal("cancelled cancelled cancelled", $"{now["a"]} {now["b"]} {now["join"]}");
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_fan_out_of_10000_steps_cancels_all_of_them_in_one_transaction()
+    {
+        var parallel = Enumerable.Range(0, 10_000).Select(i => Step($"p{i}", "wf-cancel-big", "root")).ToList();
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("root", "wf-cancel-big"), .. parallel, Step("join", "wf-cancel-big", [.. parallel.Select(p => p.Name)])]));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await _client.CancelWorkflowAsync(workflow.WorkflowId);
+        watch.Stop();
+
+        _output.WriteLine($"cancelled {result!.Cancelled} steps in {watch.ElapsedMilliseconds} ms");
+        Assert.Equal(new WorkflowCancelResult(workflow.WorkflowId, Cancelled: 10_002, LeftRunning: 0), result);
+        Assert.Equal(10_002L, await _db.ScalarAsync<long>(
+            "SELECT count(*) FROM jobs.job_history AS h JOIN jobs.workflow_step AS s ON s.job_id = h.id WHERE s.workflow_id = $1 AND h.state = 'cancelled'", workflow.WorkflowId));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task The_workflow_metrics_count_workflows_and_steps_enqueued_steps_released_and_steps_cancelled()
+    {
+        // Only this class enqueues workflows in this process, and its tests run one at a time.
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == JobEngine.Telemetry.JobTelemetry.Name && instrument.Name.StartsWith("job.workflow.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var reason = tags.ToArray().Where(t => t.Key == "job.workflow.cancel_reason").Select(t => "/" + t.Value).FirstOrDefault();
+            counted.AddOrUpdate(instrument.Name + reason, value, (_, sum) => sum + value);
+        });
+        listener.Start();
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-metrics", log);
+
+        // A chain of three that runs (two steps released), then a fan-out nobody runs, cancelled whole.
+        var chain = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-metrics"), Step("b", "wf-metrics", "a"), Step("c", "wf-metrics", "b")]));
+        await WaitUntilFinishedAsync(chain.WorkflowId);
+        var idle = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("root", "wf-metrics-idle"), Step("x", "wf-metrics-idle", "root"), Step("y", "wf-metrics-idle", "root")]));
+        await _client.CancelWorkflowAsync(idle.WorkflowId);
+        await _client.CancelWorkflowAsync(idle.WorkflowId);
+
+        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.enqueued"));
+        Assert.Equal(6, counted.GetValueOrDefault("job.workflow.steps.enqueued"));
+        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.steps.released"));
+        Assert.Equal(1, counted.GetValueOrDefault("job.workflow.cancelled"));
+        Assert.Equal(3, counted.GetValueOrDefault("job.workflow.steps.cancelled/" + JobEngine.Telemetry.JobTelemetry.WorkflowCancelledReason));
+    }
+
+    [Fact]
+    public async Task Every_step_of_a_workflow_runs_in_the_trace_of_the_request_that_enqueued_it()
+    {
+        using var source = new System.Diagnostics.ActivitySource("WorkflowTests.Request");
+        var stopped = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source.Name || s.Name == JobEngine.Telemetry.JobTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-trace", log);
+
+        WorkflowEnqueued workflow;
+        System.Diagnostics.ActivityTraceId requestTrace;
+        System.Diagnostics.ActivitySpanId requestSpan;
+        using (var request = source.StartActivity("POST /workflows", System.Diagnostics.ActivityKind.Server)!)
+        {
+            (requestTrace, requestSpan) = (request.TraceId, request.SpanId);
+            workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("a", "wf-trace"), Step("b", "wf-trace", "a"), Step("c", "wf-trace", "a", "b")]));
+        }
+
+        await WaitUntilFinishedAsync(workflow.WorkflowId);
+        var enqueue = Assert.Single(stopped, a => a.OperationName == "workflow enqueue" && Equals(a.GetTagItem("job.workflow.id"), workflow.WorkflowId));
+        var runs = await Eventually.WaitForAsync(
+            () => Task.FromResult(stopped.Where(a => a.OperationName == "job step" && Equals(a.GetTagItem("job.queue"), "wf-trace")).ToList()),
+            r => r.Count == 3, "the three steps' runs to end");
+
+        Assert.Equal((requestTrace, requestSpan), (enqueue.TraceId, enqueue.ParentSpanId));
+        Assert.All(runs, run => Assert.Equal((requestTrace, enqueue.SpanId), (run.TraceId, run.ParentSpanId)));
+        Assert.Equal(workflow.Steps.Select(s => s.JobId).Order(), runs.Select(r => (long)r.GetTagItem("job.id")!).Order());
+    }
+
+    [Fact]
+    public async Task A_step_may_depend_on_jobs_by_id_a_completed_one_counts_as_done_and_a_live_one_releases_it_when_it_completes()
+    {
+        var live = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("live")) with { Queue = "wf-byid" })).Job.Id;
+        var done = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("done")) with { Queue = "wf-byid" })).Job.Id;
+        await FinishByHandAsync(done, JobState.Completed);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("after-done", "wf-byid") with { DependsOnJobIds = [done] },
+            Step("after-both", "wf-byid") with { DependsOnJobIds = [live, done] },
+            Step("last", "wf-byid", "after-both"),
+        ]));
+
+        Assert.Equal(["available", "pending", "pending"], workflow.Steps.Select(s => s.State));
+        Assert.True(await _db.ScalarAsync<bool>("SELECT has_dependents FROM jobs.job WHERE id = $1", live));
+        await FinishByHandAsync(live, JobState.Completed);
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(JobState.Available, now["after-both"].State);
+        Assert.Equal(JobState.Pending, now["last"].State);
+        Assert.Equal(new[] { done, live }.Order(), now["after-both"].DependsOnJobIds);
+        Assert.Empty(now["last"].DependsOnJobIds);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
+    public async Task A_step_depending_on_a_failed_job_is_cancelled_at_once_with_its_dependents_unless_it_runs_anyway_and_a_retry_revives_them()
+    {
+        var failed = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("failed")) with { Queue = "wf-byid-failed" })).Job.Id;
+        await FinishByHandAsync(failed, JobState.Discarded);
+
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-byid-failed") with { DependsOnJobIds = [failed] },
+            Step("b", "wf-byid-failed", "a"),
+            Step("c", "wf-byid-failed") with { DependsOnJobIds = [failed], OnDependencyFailure = DependencyFailure.Run },
+            Step("d", "wf-byid-failed", "a") with { OnDependencyFailure = DependencyFailure.Run },
+        ]));
+
+        Assert.Equal(["cancelled", "cancelled", "available", "available"], workflow.Steps.Select(s => s.State));
+        var now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal($"dependency {failed} ended discarded, so this job was cancelled", now["a"].LastError);
+        Assert.Contains("(step 'a') ended cancelled", now["b"].LastError, StringComparison.Ordinal);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+
+        // The failed job retried: the steps it cancelled wait for it again, each for what has not completed.
+        Assert.Equal(JobActionOutcome.Done, (await _client.RetryAsync(failed)).Outcome);
+        now = (await _client.GetWorkflowAsync(workflow.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal((JobState.Pending, JobState.Pending), (now["a"].State, now["b"].State));
+        Assert.Equal(1, await _db.ScalarAsync<int>("SELECT waiting_on FROM jobs.job_pending WHERE id = $1", now["a"].JobId));
+        await FinishByHandAsync(failed, JobState.Completed);
+        Assert.Equal(JobState.Available, await _db.StateAsync(now["a"].JobId));
+    }
+
+    [Fact]
+    public async Task An_unknown_job_id_or_another_creators_job_fails_the_enqueue_naming_the_field_and_writes_nothing()
+    {
+        var theirs = (await _client.EnqueueAsync(new NewJob("step") { Queue = "wf-byid-unknown", CreatedBy = "them" })).Job.Id;
+        var before = await TableCountsAsync();
+
+        var unknown = await Assert.ThrowsAsync<UnknownDependencyException>(() => _client.EnqueueWorkflowAsync(new NewWorkflow(
+            [Step("a", "wf-byid-unknown") with { DependsOnJobIds = [theirs] }, Step("b", "wf-byid-unknown") with { DependsOnJobIds = [theirs, long.MaxValue] }])));
+        var notOurs = await Assert.ThrowsAsync<UnknownDependencyException>(() => _client.EnqueueWorkflowAsync(new NewWorkflow(
+            [Step("a", "wf-byid-unknown") with { DependsOnJobIds = [theirs] }])
+        { CreatedBy = "us", DependsOnOwnJobsOnly = true }));
+
+        Assert.Equal(("steps[1].dependsOnJobIds[1]", long.MaxValue), (unknown.Field, unknown.JobId));
+        Assert.Equal(("steps[0].dependsOnJobIds[0]", theirs), (notOurs.Field, notOurs.JobId));
+        Assert.Equal(before, await TableCountsAsync());
+        Assert.False(await _db.ScalarAsync<bool>("SELECT has_dependents FROM jobs.job WHERE id = $1", theirs));
+        Assert.Equal("steps[0].dependsOnJobIds[1]", new NewWorkflow([Step("a", "q") with { DependsOnJobIds = [7, 7] }]).Validate()!.Field);
+    }
+
+    [Fact]
+    public async Task A_job_finishing_while_a_workflow_that_depends_on_it_is_enqueued_is_counted_once()
+    {
+        var finishing = (await _client.EnqueueAsync(NewJob.Create("step", new StepHandler.Args("x")) with { Queue = "wf-byid-race" })).Job.Id;
+        await _db.ExecuteAsync("UPDATE jobs.job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1", finishing);
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var finish = await connection.BeginTransactionAsync();
+        await FinishByHandAsync(finishing, JobState.Completed, finish);
+
+        var enqueue = _client.EnqueueWorkflowAsync(new NewWorkflow([Step("after", "wf-byid-race") with { DependsOnJobIds = [finishing] }]));
+        await Eventually.WaitForAsync(
+            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0,
+            waiting => waiting, "the enqueue to wait for the finish of the job it depends on");
+        await finish.CommitAsync();
+        var workflow = await enqueue;
+
+        Assert.Equal(JobState.Available, workflow.Steps[0].State);
+        Assert.Equal(JobState.Available, await _db.StateAsync(workflow.Steps[0].JobId));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_workflow_cancels_the_steps_of_another_workflow_that_depend_on_its_steps_by_id()
+    {
+        var first = await _client.EnqueueWorkflowAsync(new NewWorkflow([Step("upstream", "wf-byid-cancel")]));
+        var second = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("downstream", "wf-byid-cancel") with { DependsOnJobIds = [first.Steps[0].JobId] },
+            Step("after", "wf-byid-cancel", "downstream"),
+        ]));
+
+        await _client.CancelWorkflowAsync(first.WorkflowId);
+        var now = (await _client.GetWorkflowAsync(second.WorkflowId))!.Steps.ToDictionary(s => s.Name);
+
+        Assert.Equal((JobState.Cancelled, JobState.Cancelled), (now["downstream"].State, now["after"].State));
+        Assert.Contains("(step 'upstream') ended cancelled", now["downstream"].LastError, StringComparison.Ordinal);
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
     public async Task Without_history_a_chain_still_runs_in_order_and_a_failure_still_cancels_its_dependents()
     {
         var log = new StepHandler.Log();
@@ -325,6 +599,30 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     private Task<WorkflowRecord> WaitUntilFinishedAsync(long workflowId, TimeSpan? timeout = null) =>
         Eventually.WaitForAsync(async () => (await _client.GetWorkflowAsync(workflowId))!, w => w.IsFinished,
             $"workflow {workflowId} to finish", timeout)!;
+
+    // A Worker's finish of a running job, by hand: out of jobs.job into the history, its dependents resolved.
+    private async Task FinishByHandAsync(long id, string state, Npgsql.NpgsqlTransaction? transaction = null)
+    {
+        const string Sql = """
+            WITH gone AS (DELETE FROM jobs.job WHERE id = $1 RETURNING *), kept AS (
+                INSERT INTO jobs.job_history (id, state, queue, kind, args, priority, attempt, max_attempts, run_at, created_at,
+                                              attempted_at, finalized_at, attempted_by, errors, idempotency_key, trace_parent, created_by)
+                SELECT id, $2::jobs.job_state, queue, kind, args, priority, 1, max_attempts, run_at, created_at,
+                       now(), now(), 'hand', errors, idempotency_key, trace_parent, created_by
+                FROM gone)
+            SELECT jobs.resolve_dependents(ARRAY[$1::bigint], ARRAY[$2::jobs.job_state], true)
+            """;
+        if (transaction is null)
+        {
+            await _db.ExecuteAsync(Sql, id, state);
+            return;
+        }
+
+        await using var command = new Npgsql.NpgsqlCommand(Sql, transaction.Connection, transaction);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = state });
+        await command.ExecuteScalarAsync();
+    }
 
     private Task<string> TableCountsAsync() => _db.ScalarAsync<string>("""
         SELECT concat_ws(',', (SELECT count(*) FROM jobs.workflow), (SELECT count(*) FROM jobs.workflow_step),

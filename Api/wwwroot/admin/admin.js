@@ -29,6 +29,7 @@ function field(object, name) {
 let nextCursor = null;
 let detailId = null;
 let detailTimer = null;
+let workflowTimer = null;
 let liveTimer = null;
 let queueLimits = null;
 let queueWorkers = null;
@@ -101,7 +102,8 @@ function route() {
   const parts = path.split("/").filter(Boolean);
   const params = new URLSearchParams(query || "");
   if (parts[0] === "jobs" && parts[1]) return { view: "job", id: parts[1], params };
-  if (["jobs", "queues", "schedules", "database"].includes(parts[0])) return { view: parts[0], params };
+  if (parts[0] === "workflows" && parts[1]) return { view: "workflow", id: parts[1], params };
+  if (["jobs", "workflows", "queues", "schedules", "database"].includes(parts[0])) return { view: parts[0], params };
   return { view: "overview", params };
 }
 
@@ -109,7 +111,7 @@ function showView(view) {
   for (const section of document.querySelectorAll("main > section")) {
     section.hidden = section.dataset.view !== view;
   }
-  const navView = view === "job" ? "jobs" : view;
+  const navView = { job: "jobs", workflow: "workflows" }[view] || view;
   for (const a of $("nav").querySelectorAll("a")) {
     if (a.dataset.view === navView) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -120,10 +122,13 @@ async function render() {
   const r = route();
   showView(r.view);
   clearTimeout(detailTimer);
+  clearTimeout(workflowTimer);
   try {
     if (r.view === "overview") await Promise.all([loadStats(), loadFailures()]);
     if (r.view === "jobs") await Promise.all([loadStats(), showJobs(r.params)]);
     if (r.view === "job") await Promise.all([loadStats(), showJob(r.id)]);
+    if (r.view === "workflows") await Promise.all([loadStats(), showWorkflows(r.params)]);
+    if (r.view === "workflow") await Promise.all([loadStats(), showWorkflow(r.id)]);
     if (r.view === "queues") {
       queueLimits = await api("GET", "/queues/limits");
       await loadStats();
@@ -150,7 +155,9 @@ function scheduleRefresh() {
 async function liveRefresh() {
   try {
     const view = route().view;
-    await Promise.all([loadStats(), view === "overview" ? loadFailures() : null]);
+    // The first page of workflows follows their progress; pages added with More stay as they are.
+    const workflows = view === "workflows" && !workflowsCursorUsed ? loadWorkflows(false) : null;
+    await Promise.all([loadStats(), view === "overview" ? loadFailures() : null, workflows]);
     markUpdated();
   } catch (e) {
     setStatus(e.message, true);
@@ -585,6 +592,151 @@ async function act(action) {
   }
 }
 
+// ---- Workflows: GET /workflows (newest first, with progress) and GET /workflows/{id} --------
+
+// A step table shows this many rows (a fan-out may have 20,000 steps); the counts are of all of them.
+const shownSteps = 1000;
+// A step's dependencies are named up to this many (a fan-in may wait for thousands).
+const shownDependencies = 10;
+let workflowsCursor = null;
+let workflowsCursorUsed = false;
+let workflowsGeneration = 0;
+let workflowId = null;
+
+function progressCell(row, total, finished) {
+  const td = row.appendChild(el("td"));
+  td.dataset.field = "progress";
+  const bar = document.createElement("progress");
+  bar.max = Math.max(total, 1);
+  bar.value = finished;
+  td.append(bar, ` ${int(finished)} / ${int(total)} finished`);
+  return td;
+}
+
+function workflowsHref(name) {
+  return "#/workflows" + (name ? "?" + new URLSearchParams({ name }).toString() : "");
+}
+
+async function showWorkflows(params) {
+  $("filter-workflow-name").value = params.get("name") || "";
+  await loadWorkflows(false);
+}
+
+async function loadWorkflows(append) {
+  const generation = append ? workflowsGeneration : ++workflowsGeneration;
+  const name = route().params.get("name");
+  const params = new URLSearchParams();
+  if (name) params.set("name", name);
+  if (append && workflowsCursor) params.set("cursor", workflowsCursor);
+  const page = await api("GET", "/workflows?" + params.toString(), true);
+  if (generation !== workflowsGeneration) return;
+  workflowsCursorUsed = append;
+  const tbody = $("workflows").querySelector("tbody");
+  if (!append) tbody.replaceChildren();
+  for (const w of page.items) {
+    const p = w.progress;
+    const row = document.createElement("tr");
+    row.className = "clickable";
+    row.dataset.workflowId = w.id;
+    row.appendChild(el("td")).appendChild(link("#/workflows/" + encodeURIComponent(w.id), w.id));
+    cell(row, w.name);
+    progressCell(row, p.total, p.finished);
+    cell(row, int(p.pending), "num").dataset.field = "pending";
+    cell(row, int(p.available), "num").dataset.field = "available";
+    cell(row, int(p.running), "num").dataset.field = "running";
+    cell(row, `${int(p.scheduled)} / ${int(p.retryable)}`, "num");
+    cell(row, when(w.createdAt));
+    cell(row, w.createdBy);
+    row.addEventListener("click", (event) => {
+      if (event.target.tagName !== "A") location.hash = "#/workflows/" + encodeURIComponent(w.id);
+    });
+    tbody.appendChild(row);
+  }
+  workflowsCursor = page.nextCursor;
+  $("workflows-more").hidden = !workflowsCursor;
+  const shown = tbody.children.length;
+  $("workflows-summary").textContent = `${shown} workflow${shown === 1 ? "" : "s"} shown${workflowsCursor ? " (more below)" : ""}, newest first` +
+    `${name ? "; name = " + name : ""}. Finished steps completed, were discarded or were cancelled: open a workflow to see which.`;
+}
+
+function dependencies(names) {
+  if (names.length <= shownDependencies) return names.join(", ");
+  return `${names.slice(0, shownDependencies).join(", ")} and ${int(names.length - shownDependencies)} more`;
+}
+
+function renderWorkflow(w) {
+  $("workflow-id").textContent = text(w.id);
+  $("workflow-name").textContent = text(w.name);
+  $("workflow-state").textContent = w.finished ? "finished" : "in progress";
+  const p = w.progress;
+  $("workflow-bar").max = Math.max(p.total, 1);
+  $("workflow-bar").value = p.finished;
+  const byState = ["pending", ...states, "finished"].filter((s) => p.byState[s]).map((s) => `${s} ${int(p.byState[s])}`).join(" · ");
+  $("workflow-progress").textContent = `${int(p.finished)} of ${int(p.total)} steps finished (${byState}); enqueued ${when(w.createdAt)} by ${w.createdBy ?? "unknown"}.`;
+  const tbody = $("workflow-steps").querySelector("tbody");
+  tbody.replaceChildren();
+  for (const step of w.steps.slice(0, shownSteps)) {
+    const row = document.createElement("tr");
+    row.dataset.step = step.name;
+    cell(row, step.name);
+    row.appendChild(el("td")).appendChild(link("#/jobs/" + encodeURIComponent(step.jobId), step.jobId));
+    cell(row, step.state, "state-" + step.state).dataset.field = "state";
+    cell(row, step.attempt, "num");
+    cell(row, dependencies([...step.dependsOn, ...step.dependsOnJobIds.map((id) => "job " + id)]), "dependencies").dataset.field = "dependsOn";
+    cell(row, step.onDependencyFailure === "run" ? "runs anyway" : "is cancelled");
+    cell(row, when(step.finalizedAt));
+    cell(row, step.lastError, "error");
+    tbody.appendChild(row);
+  }
+  if (w.steps.length > shownSteps) {
+    const row = tbody.appendChild(document.createElement("tr"));
+    cell(row, `The first ${int(shownSteps)} of ${int(w.steps.length)} steps are shown; the counts above are of all of them.`).colSpan = 8;
+  }
+  $("workflow-cancel").disabled = w.finished;
+  // A workflow in progress changes without anyone clicking: follow it until it finishes.
+  clearTimeout(workflowTimer);
+  if (!w.finished) workflowTimer = setTimeout(() => followWorkflow(w.id), 1000);
+}
+
+async function followWorkflow(id) {
+  if (route().view !== "workflow" || String(workflowId) !== String(id)) return;
+  if (document.hidden) {
+    workflowTimer = setTimeout(() => followWorkflow(id), 1000);
+    return;
+  }
+  try {
+    renderWorkflow(await api("GET", "/workflows/" + encodeURIComponent(id), true));
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function showWorkflow(id) {
+  workflowId = id;
+  $("workflow-result").textContent = "";
+  renderWorkflow(await api("GET", "/workflows/" + encodeURIComponent(id), true));
+}
+
+function askCancelWorkflow() {
+  $("workflow-question").textContent = `Cancel every step of workflow ${workflowId} that has not started? Running steps finish as they are.`;
+  $("workflow-dialog").showModal();
+  $("workflow-keep").focus();
+}
+
+// Its own line: the live refresh rewrites the page's status every 2 s.
+async function cancelWorkflow() {
+  $("workflow-dialog").close();
+  try {
+    const result = await api("POST", `/workflows/${encodeURIComponent(workflowId)}/cancel`, true);
+    $("workflow-result").textContent = `${int(result.cancelled)} step${result.cancelled === 1 ? "" : "s"} cancelled, ${int(result.leftRunning)} left running.`;
+    $("workflow-result").className = "";
+    renderWorkflow(await api("GET", "/workflows/" + encodeURIComponent(workflowId), true));
+  } catch (e) {
+    $("workflow-result").textContent = e.message;
+    $("workflow-result").className = "problem";
+  }
+}
+
 // ---- Schedules -----------------------------------------------------------------------------
 
 function actionButton(label, onClick) {
@@ -729,6 +881,16 @@ document.addEventListener("DOMContentLoaded", () => {
     else location.hash = target;
   });
   $("more").addEventListener("click", () => loadJobs(true).catch((e) => setStatus(e.message, true)));
+  $("workflows-more").addEventListener("click", () => loadWorkflows(true).catch((e) => setStatus(e.message, true)));
+  $("workflow-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const target = workflowsHref($("filter-workflow-name").value.trim());
+    if (location.hash === target) render();
+    else location.hash = target;
+  });
+  $("workflow-cancel").addEventListener("click", askCancelWorkflow);
+  $("workflow-confirm").addEventListener("click", cancelWorkflow);
+  $("workflow-keep").addEventListener("click", () => $("workflow-dialog").close());
   $("cancel").addEventListener("click", () => act("cancel"));
   $("retry").addEventListener("click", () => act("retry"));
   $("bulk-retry").addEventListener("click", () => askBulk("retry"));
