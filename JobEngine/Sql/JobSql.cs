@@ -24,5 +24,11 @@ internal static class JobSql
     public static readonly string InsertWorkflow = Queries.Get(nameof(InsertWorkflow));
     public static readonly string SelectWorkflow = Queries.Get(nameof(SelectWorkflow));
     public static readonly string SelectWorkflowSteps = Queries.Get(nameof(SelectWorkflowSteps));
+    public static readonly string InsertBatch = Queries.Get(nameof(InsertBatch));
+    public static readonly string LockBatchCallback = Queries.Get(nameof(LockBatchCallback));
+    public static readonly string AddBatchJobs = Queries.Get(nameof(AddBatchJobs));
+    public static readonly string SealBatch = Queries.Get(nameof(SealBatch));
+    public static readonly string ReleaseBatchCallback = Queries.Get(nameof(ReleaseBatchCallback));
+    public static readonly string SelectBatch = Queries.Get(nameof(SelectBatch));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
 }
