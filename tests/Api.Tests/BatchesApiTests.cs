@@ -8,11 +8,14 @@ public sealed class BatchesApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
     private static string Job(string queue) => JsonSerializer.Serialize(new { kind = "noop", queue });
 
-    // Fails every attempt: discarded after its one attempt.
-    private static string FailingJob(string queue) => JsonSerializer.Serialize(new { kind = "fail", queue, maxAttempts = 1, args = new { untilAttempt = 99 } });
+    // Fails its first attempt, its only one: discarded; a retry (which grants one more attempt) succeeds.
+    private static string FailingJob(string queue) => JsonSerializer.Serialize(new { kind = "fail", queue, maxAttempts = 1, args = new { untilAttempt = 2 } });
 
     private static string Body(string queue, bool open, params string[] jobs) =>
         $$$"""{"name":"test","open":{{{(open ? "true" : "false")}}},"callback":{"kind":"noop","queue":"{{{queue}}}","args":{"report":"daily"}},"jobs":[{{{string.Join(",", jobs)}}}]}""";
+
+    private Task<JsonElement> WaitForCountsAsync(long id, Func<JsonElement, bool> done, string what) =>
+        Eventually.WaitForAsync(async () => (await (await api.Producer.GetAsync($"/batches/{id}")).BodyAsync()).GetProperty("counts"), done, what);
 
     private Task<long> BatchRowsAsync() => api.Db.ScalarAsync<long>("SELECT (SELECT count(*) FROM jobs.batch) + (SELECT count(*) FROM jobs.job_pending) + (SELECT count(*) FROM jobs.job)");
 
@@ -73,6 +76,25 @@ public sealed class BatchesApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var problem = await late.AssertProblemAsync(HttpStatusCode.Conflict, "id");
         Assert.Contains("is sealed", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, await BatchRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_job_retried_in_bulk_before_its_batch_fired_counts_once()
+    {
+        var id = (await (await api.Producer.PostJsonAsync("/batches", Body("q-b-bulk", true, FailingJob("q-b-bulk"), Job("q-b-bulk")))).BodyAsync()).GetProperty("id").GetInt64();
+        await using var worker = await TestWorker.StartAsync(api.Db, new() { ["Queues:q-b-bulk"] = "4" });
+        await WaitForCountsAsync(id, c => c.GetProperty("discarded").GetInt32() == 1 && c.GetProperty("remaining").GetInt32() == 0, "one job discarded, one completed");
+
+        var retried = await api.Admin.PostJsonAsync("/jobs/retry", """{"queue":"q-b-bulk"}""");
+        await WaitForCountsAsync(id, c => c.GetProperty("completed").GetInt32() == 2, "the retried job to complete");
+        await api.Producer.PostAsync($"/batches/{id}/seal", null);
+        var done = await Eventually.WaitForAsync(
+            async () => await (await api.Producer.GetAsync($"/batches/{id}")).BodyAsync(),
+            b => b.GetProperty("callbackState").GetString() == "completed", $"the callback of batch {id} to complete");
+
+        Assert.Equal(1, (await retried.BodyAsync()).GetProperty("count").GetInt32());
+        var counts = done.GetProperty("counts");
+        Assert.Equal((2, 2, 0), (counts.GetProperty("total").GetInt32(), counts.GetProperty("completed").GetInt32(), counts.GetProperty("discarded").GetInt32()));
     }
 
     [Fact]
