@@ -126,6 +126,23 @@ public sealed class BatchTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task Cancelling_the_waiting_callback_cancels_the_batch_which_then_takes_no_jobs()
+    {
+        // No Worker serves the queue: the job stays available, the callback waiting.
+        var batch = await _client.EnqueueBatchAsync(new NewBatch(Callback("b-cancel", "cancel"), [Member("b-cancel", "a")]) { Open = true });
+
+        var cancelled = await _client.CancelAsync(batch.CallbackJobId);
+        var refused = await _client.AddToBatchAsync(batch.BatchId, [Member("b-cancel", "b")]);
+        var sealedLater = await _client.SealBatchAsync(batch.BatchId);
+
+        Assert.Equal((JobActionOutcome.Done, JobState.Pending), (cancelled.Outcome, cancelled.PreviousState));
+        Assert.Equal((BatchChangeOutcome.Closed, BatchState.Cancelled), (refused.Outcome, refused.Batch!.State));
+        Assert.Equal((BatchState.Cancelled, JobState.Cancelled), (sealedLater.Batch!.State, sealedLater.Batch.CallbackState));
+        Assert.Equal(JobState.Available, await _db.StateAsync(batch.JobIds[0]));
+        Assert.Equal("", await _db.ScalarAsync<string>(JobsTable.CountMismatches));
+    }
+
+    [Fact]
     public async Task Without_history_the_callback_still_gets_the_counts()
     {
         var log = new BatchLog();
