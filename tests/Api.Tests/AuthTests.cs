@@ -15,6 +15,10 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         { "POST", "/jobs/1/retry" },
         { "POST", "/workflows" },
         { "GET", "/workflows/1" },
+        { "POST", "/batches" },
+        { "POST", "/batches/1/jobs" },
+        { "POST", "/batches/1/seal" },
+        { "GET", "/batches/1" },
         { "GET", "/stats" },
     };
 
