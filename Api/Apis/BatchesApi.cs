@@ -69,7 +69,7 @@ public static class BatchesApi
                 return ApiProblem.BadField(error.Field, error.Expected);
             }
 
-            if (await FirstUnknownKindAsync(services, [batch.Callback, .. batch.Jobs], cancellationToken) is { } unknown)
+            if (await FirstUnknownKindAsync(services, [batch.Callback, .. batch.Jobs], callbackFirst: true, cancellationToken) is { } unknown)
             {
                 return unknown;
             }
@@ -117,7 +117,7 @@ public static class BatchesApi
                 return ApiProblem.BadField(error.Field, error.Expected);
             }
 
-            if (await FirstUnknownKindAsync(services, [.. jobs], cancellationToken, offset: 0) is { } unknown)
+            if (await FirstUnknownKindAsync(services, [.. jobs], callbackFirst: false, cancellationToken) is { } unknown)
             {
                 return unknown;
             }
@@ -192,9 +192,10 @@ public static class BatchesApi
     // The header is absent (ReadBodyAsync refused it), so this says: no key, and none in the body either.
     private static IdempotencyKey NoKey(HttpContext http, Caller caller) => IdempotencyKey.FromHeader(http.Request, caller.Name).Key!;
 
-    // Kinds in the order the batch lists them: the callback first (offset 1), then its jobs.
-    private static async Task<ProblemHttpResult?> FirstUnknownKindAsync(JobServices services, NewJob[] jobs, CancellationToken cancellationToken, int offset = 1)
+    // Kinds in the order the request lists them: the callback first when it has one, then the jobs.
+    private static async Task<ProblemHttpResult?> FirstUnknownKindAsync(JobServices services, NewJob[] jobs, bool callbackFirst, CancellationToken cancellationToken)
     {
+        var offset = callbackFirst ? 1 : 0;
         if (await services.Kinds.FirstUnknownAsync([.. jobs.Select(j => j.Kind)], cancellationToken) is not { } unknown)
         {
             return null;

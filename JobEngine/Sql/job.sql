@@ -4,7 +4,8 @@
 -- finalizes it, into jobs.job_history (day partitions on finalized_at), unless the worker keeps
 -- no history. A job waiting for other jobs (a workflow step, migration 15) is in neither: it waits
 -- in jobs.job_pending, which no claim reads, and enters jobs.job in the transaction that finalizes
--- its last dependency. A job is in exactly one of the three in any snapshot. JobLife.cs states who
+-- its last dependency; a batch's callback (migration 17) waits there the same way, for every job of
+-- its batch and, while the batch is open, for its seal. A job is in exactly one of the three in any snapshot. JobLife.cs states who
 -- moves a job from which state to which.
 
 -- name: InsertJobs

@@ -158,6 +158,7 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["batches: Idempotency-Key header"] = new("POST", "/batches", Utf8("""{"callback":{"kind":"noop"}}"""), 400, "Idempotency-Key", Headers: new() { ["Idempotency-Key"] = ["k"] }),
         ["batch jobs: id overflow"] = new("POST", "/batches/99999999999999999999/jobs", Utf8("""{"jobs":[{"kind":"noop"}]}"""), 400, "id"),
         ["batch jobs: missing batch"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":[{"kind":"noop"}]}"""), 404, "id"),
+        ["batch jobs: unknown kind"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":[{"kind":"noop"},{"kind":"nope"}]}"""), 400, "jobs[1].kind"),
         ["batch jobs: jobs not an array"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":{"kind":"noop"}}"""), 400, "jobs"),
         ["batch seal: id negative"] = new("POST", "/batches/-1/seal", null, 400, "id"),
         ["batch seal: missing batch"] = new("POST", "/batches/987654321/seal", null, 404, "id"),
