@@ -11,6 +11,7 @@ app.UseApiPipeline();
 
 app.MapJobsApi();
 app.MapWorkflowsApi();
+app.MapBatchesApi();
 app.MapStatsApi();
 app.MapSchedulesApi();
 app.MapDatabaseApi();

@@ -10,7 +10,7 @@ namespace JobEngine;
 /// Enqueues jobs and acts on them (get, cancel, retry). Used by the Api, by Workers and by any
 /// .NET producer; every call is one or two statements on the given data source or transaction.
 /// </summary>
-public sealed class JobClient(NpgsqlDataSource dataSource)
+public sealed partial class JobClient(NpgsqlDataSource dataSource)
 {
     /// <summary>Enqueues one job in its own transaction.</summary>
     public async Task<EnqueueResult> EnqueueAsync(NewJob job, CancellationToken cancellationToken = default) =>
@@ -22,16 +22,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
     /// <summary>Enqueues many jobs in one round trip and one transaction: all or none.</summary>
     /// <returns>One result per job, in the order given.</returns>
-    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transactionScope = transaction.ConfigureAwait(false);
-        var results = await EnqueueManyAsync(jobs, transaction, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return results;
-    }
+    public Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default) =>
+        InTransactionAsync(transaction => EnqueueManyAsync(jobs, transaction, cancellationToken), cancellationToken);
 
     /// <summary>Enqueues many jobs inside the caller's transaction, in one round trip.</summary>
     /// <returns>One result per job, in the order given.</returns>
@@ -42,8 +34,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
         ArgumentNullException.ThrowIfNull(transaction);
         ThrowIfInvalid(jobs);
 
-        var connection = transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
-        var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
+        var connection = ConnectionOf(transaction);
+        var traceParent = CurrentTraceParent();
         var inserted = new List<JobRecord>(jobs.Count);
         var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction);
         await using (command.ConfigureAwait(false))
@@ -70,16 +62,8 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
 
     /// <summary>Enqueues a workflow in its own transaction: every step or none.</summary>
     /// <exception cref="ArgumentException">The workflow is invalid (<see cref="NewWorkflow.Validate"/>); the message names the step and field.</exception>
-    public async Task<WorkflowEnqueued> EnqueueWorkflowAsync(NewWorkflow workflow, CancellationToken cancellationToken = default)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transactionScope = transaction.ConfigureAwait(false);
-        var result = await EnqueueWorkflowAsync(workflow, transaction, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return result;
-    }
+    public Task<WorkflowEnqueued> EnqueueWorkflowAsync(NewWorkflow workflow, CancellationToken cancellationToken = default) =>
+        InTransactionAsync(transaction => EnqueueWorkflowAsync(workflow, transaction, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Enqueues a workflow inside the caller's transaction, in one statement and one round trip
@@ -99,7 +83,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             throw new ArgumentException($"The workflow is invalid: {error.Field}: expected {error.Expected}.{(error.Detail is null ? "" : " " + error.Detail)}", nameof(workflow));
         }
 
-        var connection = transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
+        var connection = ConnectionOf(transaction);
         var steps = workflow.Steps;
         var position = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < steps.Count; i++)
@@ -133,7 +117,7 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             : StepPlan.Of(workflow, position, await LockJobDependenciesAsync(workflow, externalJobs, transaction, cancellationToken).ConfigureAwait(false));
 
         using var activity = JobTelemetry.StartWorkflowEnqueue(workflow.Name, steps.Count);
-        var traceParent = Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
+        var traceParent = CurrentTraceParent();
         var command = new NpgsqlCommand(JobSql.InsertWorkflow, connection, transaction);
         await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = (object?)workflow.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
@@ -408,6 +392,26 @@ public sealed class JobClient(NpgsqlDataSource dataSource)
             ? new JobActionResult(JobActionOutcome.Done, previousState, null)
             : new JobActionResult(JobActionOutcome.Conflict, previousState, $"not allowed while the job is {previousState}");
     }
+
+    // Runs work in a transaction of its own, committed when it returns: the single-call overloads of
+    // the methods that also take the caller's transaction.
+    private async Task<T> InTransactionAsync<T>(Func<NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        var result = await work(transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction) =>
+        transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
+
+    // The W3C trace parent of the current activity, stored with what is enqueued so its run joins the trace.
+    private static string? CurrentTraceParent() =>
+        Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
 
     // The library's boundary check: any caller may enqueue, so a job is checked here whoever sent
     // it. The Api validates each request once before this (and answers a ProblemDetails), so for

@@ -27,7 +27,8 @@ public sealed record JobTransition(string? From, string To, JobActor By, string 
 /// <c>jobs.job_pending</c>, and the statement that finalizes its last dependency moves it into
 /// <c>jobs.job</c> (available), or into the history (cancelled) when a dependency failed; those
 /// moves are made by <c>jobs.resolve_dependents</c> (migration 15) inside the finalizing statement,
-/// named here. A transition into a finalized state moves the row into <c>jobs.job_history</c> in
+/// named here; a batch's callback (migration 17) may also enter <c>jobs.job</c> when its batch is
+/// sealed with every member finalized (an empty batch at once). A transition into a finalized state moves the row into <c>jobs.job_history</c> in
 /// the same statement, and the only way back is an operator's retry (which also puts the dependents
 /// a failed job cancelled back to waiting). No other change exists: a test holds job.sql to this list.
 /// </summary>
@@ -41,6 +42,10 @@ public static class JobLife
         new(null, JobState.Available, JobActor.Producer, "InsertWorkflow"),
         new(null, JobState.Pending, JobActor.Producer, "InsertWorkflow"),
         new(null, JobState.Cancelled, JobActor.Producer, "InsertWorkflow"),
+        new(null, JobState.Pending, JobActor.Producer, "InsertBatch"),
+        new(null, JobState.Available, JobActor.Producer, "AddBatchJobs"),
+        new(null, JobState.Scheduled, JobActor.Producer, "AddBatchJobs"),
+        new(JobState.Pending, JobState.Available, JobActor.Producer, "ReleaseBatchCallback"),
         new(JobState.Pending, JobState.Available, JobActor.Worker, "FinishJobs"),
         new(JobState.Pending, JobState.Cancelled, JobActor.Worker, "FinishJobs"),
         new(JobState.Pending, JobState.Available, JobActor.Rescuer, "RescueExpiredJobs"),

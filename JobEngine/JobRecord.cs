@@ -1,3 +1,4 @@
+using JobEngine.Sql;
 using Npgsql;
 
 namespace JobEngine;
@@ -49,23 +50,10 @@ public sealed record JobRecord(
         reader.GetFieldValue<short>(reader.GetOrdinal("max_attempts")),
         reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("run_at")),
         reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("created_at")),
-        Nullable<DateTimeOffset>(reader, "attempted_at"),
-        Nullable<DateTimeOffset>(reader, "finalized_at"),
-        NullableText(reader, "attempted_by"),
+        reader.Nullable<DateTimeOffset>("attempted_at"),
+        reader.Nullable<DateTimeOffset>("finalized_at"),
+        reader.NullableText("attempted_by"),
         reader.GetFieldValue<string>(reader.GetOrdinal("errors")),
-        NullableText(reader, "idempotency_key"),
-        NullableText(reader, "created_by"));
-
-    private static T? Nullable<T>(NpgsqlDataReader reader, string column)
-        where T : struct
-    {
-        var ordinal = reader.GetOrdinal(column);
-        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<T>(ordinal);
-    }
-
-    private static string? NullableText(NpgsqlDataReader reader, string column)
-    {
-        var ordinal = reader.GetOrdinal(column);
-        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<string>(ordinal);
-    }
+        reader.NullableText("idempotency_key"),
+        reader.NullableText("created_by"));
 }

@@ -6,7 +6,6 @@ using Api.Http;
 using Api.Jobs;
 using JobEngine;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Api.Apis;
@@ -75,7 +74,7 @@ public static class JobsApi
             }
 
             var result = (await services.Intake.EnqueueAsync([job], caller.Name, cancellationToken))[0];
-            await WarnOfUnservedQueuesAsync(http, services, [job.Queue], cancellationToken);
+            await services.Queues.WarnOfUnservedAsync(http.Response, [job.Queue], cancellationToken);
             var view = JobView.From(result.Job, caller.Name);
             return result.Existing
                 ? TypedResults.Ok(view)
@@ -131,17 +130,8 @@ public static class JobsApi
             }
 
             var results = await services.Intake.EnqueueAsync(jobs, caller.Name, cancellationToken);
-            await WarnOfUnservedQueuesAsync(http, services, jobs.Select(j => j.Queue), cancellationToken);
+            await services.Queues.WarnOfUnservedAsync(http.Response, jobs.Select(j => j.Queue), cancellationToken);
             return TypedResults.Created("/jobs", results.Select(r => JobView.From(r.Job, caller.Name)).ToArray());
-        }
-    }
-
-    // The job is stored either way (a Worker may start later); the caller is told it will wait.
-    private static async Task WarnOfUnservedQueuesAsync(HttpContext http, JobServices services, IEnumerable<string> queues, CancellationToken cancellationToken)
-    {
-        foreach (var queue in await services.Queues.UnservedAsync(queues, cancellationToken))
-        {
-            http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
         }
     }
 

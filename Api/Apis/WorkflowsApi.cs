@@ -6,7 +6,6 @@ using Api.Http;
 using Api.Jobs;
 using JobEngine;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
 
 namespace Api.Apis;
 
@@ -96,10 +95,7 @@ public static class WorkflowsApi
                     $"No job with the id {e.JobId} is visible to this API key; nothing was enqueued.");
             }
 
-            foreach (var queue in await services.Queues.UnservedAsync(workflow.Steps.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal), cancellationToken))
-            {
-                http.Response.Headers.Append(HeaderNames.Warning, ServedQueues.WarningFor(queue));
-            }
+            await services.Queues.WarnOfUnservedAsync(http.Response, workflow.Steps.Select(s => s.Job.Queue), cancellationToken);
 
             return TypedResults.Created($"/workflows/{enqueued.WorkflowId}", new WorkflowCreatedView(
                 enqueued.WorkflowId, workflow.Name, [.. enqueued.Steps.Select(s => new WorkflowStepCreatedView(s.Name, s.JobId, s.State))]));

@@ -1,6 +1,7 @@
 using Api.Caching;
 using Api.Sql;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Api.Jobs;
@@ -27,6 +28,20 @@ public sealed class ServedQueues(NpgsqlDataSource dataSource, HybridCache cache,
     /// </summary>
     public static string WarningFor(string queue) =>
         $"199 - \"no live Worker serves queue {Uri.EscapeDataString(queue)}: the job waits until one does\"";
+
+    /// <summary>
+    /// Adds a <c>Warning</c> header to <paramref name="response"/> per queue of <paramref name="queues"/>
+    /// no live Worker serves: what was sent there is stored either way (a Worker may start later), and
+    /// the caller is told it will wait.
+    /// </summary>
+    public async Task WarnOfUnservedAsync(HttpResponse response, IEnumerable<string> queues, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        foreach (var queue in await UnservedAsync(queues, cancellationToken).ConfigureAwait(false))
+        {
+            response.Headers.Append(HeaderNames.Warning, WarningFor(queue));
+        }
+    }
 
     /// <summary>The queues of <paramref name="queues"/> no live Worker serves, each once, in order.</summary>
     public async Task<IReadOnlyList<string>> UnservedAsync(IEnumerable<string> queues, CancellationToken cancellationToken)

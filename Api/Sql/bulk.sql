@@ -14,7 +14,8 @@
 -- back and the older ones then find it live. FOR UPDATE: a concurrent single retry or a retention
 -- sweep of the same row makes it skip here instead of moving twice. A workflow step keeps its
 -- dependents (has_dependents), but unlike the single RetryJob the dependents its failure cancelled
--- are not put back to waiting: a filter may match them too, and each is then retried as a job.
+-- are not put back to waiting: a filter may match them too, and each is then retried as a job. A
+-- batch member counts again in its batch if the batch has not fired, as with RetryJob.
 WITH batch AS (
     SELECT id, finalized_at, idempotency_key
     FROM jobs.job_history
@@ -47,9 +48,17 @@ WITH batch AS (
            attempted_at, attempted_by, errors, idempotency_key, trace_parent, created_by,
            EXISTS (SELECT 1 FROM jobs.job_dependency AS d WHERE d.job_id = revived.id)
     FROM revived
-    RETURNING id
+    RETURNING id, has_dependents
+), recounted AS (
+    -- A batch member counts again when it finalizes again, unless its batch fired (migration 17).
+    SELECT jobs.recount_batch_members(array_agg(r.id), array_agg(r.state)) AS recounted
+    FROM revived AS r
+    JOIN inserted AS i ON i.id = r.id
+    WHERE i.has_dependents
+    HAVING count(*) > 0
 )
-SELECT (SELECT min(id) FROM batch) AS cursor, (SELECT count(*) FROM inserted) AS changed;
+SELECT (SELECT min(id) FROM batch) AS cursor, (SELECT count(*) FROM inserted) AS changed,
+       coalesce((SELECT recounted FROM recounted), 0) AS recounted;
 
 -- name: CountRetryableJobs
 -- What RetryJobsBatch would move over the whole walk: every job without a key, and one job per key

@@ -33,5 +33,11 @@ internal static class JobSql
     public static readonly string LockWorkflowLiveSteps = Queries.Get(nameof(LockWorkflowLiveSteps));
     public static readonly string LockWorkflowWaitingSteps = Queries.Get(nameof(LockWorkflowWaitingSteps));
     public static readonly string CancelWorkflowSteps = Queries.Get(nameof(CancelWorkflowSteps));
+    public static readonly string InsertBatch = Queries.Get(nameof(InsertBatch));
+    public static readonly string LockBatchCallback = Queries.Get(nameof(LockBatchCallback));
+    public static readonly string AddBatchJobs = Queries.Get(nameof(AddBatchJobs));
+    public static readonly string SealBatch = Queries.Get(nameof(SealBatch));
+    public static readonly string ReleaseBatchCallback = Queries.Get(nameof(ReleaseBatchCallback));
+    public static readonly string SelectBatch = Queries.Get(nameof(SelectBatch));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
 }

@@ -4,7 +4,8 @@
 -- finalizes it, into jobs.job_history (day partitions on finalized_at), unless the worker keeps
 -- no history. A job waiting for other jobs (a workflow step, migration 15) is in neither: it waits
 -- in jobs.job_pending, which no claim reads, and enters jobs.job in the transaction that finalizes
--- its last dependency. A job is in exactly one of the three in any snapshot. JobLife.cs states who
+-- its last dependency; a batch's callback (migration 17) waits there the same way, for every job of
+-- its batch and, while the batch is open, for its seal. A job is in exactly one of the three in any snapshot. JobLife.cs states who
 -- moves a job from which state to which.
 
 -- name: InsertJobs
@@ -393,8 +394,9 @@ SELECT coalesce((SELECT old_state::text FROM target), (SELECT 'pending' FROM wai
 -- or scheduled one runs now, with at least one attempt left. The job keeps its id. Its
 -- idempotency key, if a live job holds it by now, fails the statement (unique violation). A job
 -- that comes back keeps its dependents (has_dependents, from its edges), and the dependents it
--- cancelled when it failed wait for it again (jobs.revive_dependents, migration 15). A job still
--- waiting for its dependencies is refused (previous state 'pending').
+-- cancelled when it failed wait for it again (jobs.revive_dependents, migration 15); a batch that
+-- has not fired counts it again (jobs.recount_batch_members, migration 17). A job still waiting for
+-- its dependencies is refused (previous state 'pending').
 WITH live AS (
     SELECT id, state AS old_state FROM jobs.job WHERE id = $1 FOR UPDATE
 ), waiting AS (
@@ -430,13 +432,21 @@ WITH live AS (
     RETURNING id, has_dependents
 ), dependents AS (
     SELECT jobs.revive_dependents(i.id) AS revived FROM inserted AS i WHERE i.has_dependents
+), recounted AS (
+    -- A batch member counts again when it finalizes again, unless its batch fired (migration 17).
+    SELECT jobs.recount_batch_members(array_agg(i.id), array_agg(t.old_state)) AS recounted
+    FROM inserted AS i
+    JOIN finished AS t ON t.id = i.id
+    WHERE i.has_dependents
+    HAVING count(*) > 0
 ), notified AS (
     SELECT pg_notify('jobs_inserted', u.queue) FROM updated AS u
 )
 SELECT coalesce((SELECT old_state::text FROM live), (SELECT 'pending' FROM waiting), (SELECT old_state::text FROM finished)) AS previous_state,
        (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS changed,
        (SELECT count(*) FROM notified) AS notified,
-       coalesce((SELECT sum(revived) FROM dependents), 0) AS revived;
+       coalesce((SELECT sum(revived) FROM dependents), 0) AS revived,
+       coalesce((SELECT recounted FROM recounted), 0) AS recounted;
 
 -- name: InsertWorkflow
 -- A whole workflow in one statement, so it commits all or none (migration 15): the workflow row, one
@@ -682,6 +692,114 @@ WITH steps AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM gone) AS cancelled,
        (SELECT count(*) FROM jobs.job AS j WHERE j.id IN (SELECT job_id FROM steps)) - (SELECT count(*) FROM cancelled) AS left_running;
+-- name: InsertBatch
+-- A batch ($1 name, $2 its creator, $3 trace parent) and its callback ($4 to $9: queue, kind, args,
+-- priority, max attempts, creator) (migration 17): the callback waits in jobs.job_pending, running whatever
+-- its members' outcomes (policy 'run'), for one count: the open token, which SealBatch removes.
+-- Members are added by AddBatchJobs, each one more count. Its id is drawn from jobs.job's identity,
+-- so it keeps it when it enters jobs.job.
+WITH callback AS MATERIALIZED (
+    SELECT nextval('jobs.job_id_seq') AS id
+), batch AS (
+    INSERT INTO jobs.batch (callback_id, name, created_by)
+    SELECT c.id, $1, $2 FROM callback AS c
+    RETURNING id, callback_id
+), waiting AS (
+    INSERT INTO jobs.job_pending (id, queue, kind, args, priority, max_attempts, trace_parent, created_by, waiting_on, on_dependency_failure)
+    SELECT c.id, $4, $5, $6, $7, $8, $3, $9, 1, 'run'
+    FROM callback AS c
+)
+SELECT b.id AS batch_id, b.callback_id FROM batch AS b;
+
+-- name: LockBatchCallback
+-- Sent first by every change of batch $1 (add, seal): locks its waiting callback, the row every
+-- finisher of a member locks first (jobs.resolve_dependents), so the change and the finishers take
+-- turns, and the next statement's snapshot sees every finish and seal committed before. A batch that
+-- fired (or whose callback was cancelled) has no such row: nothing is locked, and the change finds it closed.
+SELECT p.id
+FROM jobs.job_pending AS p
+WHERE p.id = (SELECT b.callback_id FROM jobs.batch AS b WHERE b.id = $1)
+FOR UPDATE;
+
+-- name: AddBatchJobs
+-- Adds jobs to batch $1 (trace parent $2, then one array per field) if it is open (not sealed, its callback still waiting), after
+-- LockBatchCallback: each enters jobs.job (available, or scheduled for a future run-at) with
+-- has_dependents, an edge to the callback, and one more count for the callback to wait for. One
+-- set-based INSERT per table whatever the number; ids are drawn once per job (the members CTE is
+-- read several times), and the arrays are read through scalar subqueries as in InsertWorkflow. No
+-- row comes back when the batch is not open.
+WITH batch AS (
+    SELECT b.id, b.callback_id
+    FROM jobs.batch AS b
+    WHERE b.id = $1
+      AND b.sealed_at IS NULL
+      AND EXISTS (SELECT 1 FROM jobs.job_pending AS p WHERE p.id = b.callback_id)
+), members AS MATERIALIZED (
+    SELECT m.ordinal::integer AS ordinal, nextval('jobs.job_id_seq') AS id, m.queue, m.kind, m.args, m.priority, m.max_attempts,
+           coalesce(m.run_at, now()) AS run_at, m.created_by,
+           CASE WHEN m.run_at > now() THEN 'scheduled'::jobs.job_state ELSE 'available'::jobs.job_state END AS state
+    FROM unnest((SELECT $3::text[]), (SELECT $4::text[]), (SELECT $5::jsonb[]), (SELECT $6::smallint[]), (SELECT $7::smallint[]),
+                (SELECT $8::timestamptz[]), (SELECT $9::text[]))
+         WITH ORDINALITY AS m (queue, kind, args, priority, max_attempts, run_at, created_by, ordinal)
+    WHERE EXISTS (SELECT 1 FROM batch)
+), inserted AS (
+    -- The insert trigger of jobs.job notifies each queue once.
+    INSERT INTO jobs.job (id, state, queue, kind, args, priority, max_attempts, run_at, trace_parent, created_by, has_dependents)
+    OVERRIDING SYSTEM VALUE
+    SELECT m.id, m.state, m.queue, m.kind, m.args, m.priority, m.max_attempts, m.run_at, $2, m.created_by, true
+    FROM members AS m
+), edges AS (
+    INSERT INTO jobs.job_dependency (job_id, dependent_id)
+    SELECT m.id, b.callback_id
+    FROM members AS m
+    CROSS JOIN batch AS b
+), waiting AS (
+    UPDATE jobs.job_pending AS p
+    SET waiting_on = p.waiting_on + (SELECT count(*) FROM members)
+    FROM batch AS b
+    WHERE p.id = b.callback_id
+), counted AS (
+    UPDATE jobs.batch AS b
+    SET job_count = b.job_count + (SELECT count(*) FROM members)
+    FROM batch AS x
+    WHERE b.id = x.id
+)
+SELECT m.ordinal, m.id, m.state::text AS state
+FROM members AS m
+ORDER BY m.ordinal;
+
+-- name: SealBatch
+-- Closes batch $1 to new jobs, after LockBatchCallback: its callback no longer waits for the open
+-- token. Returns the callback's id when this call sealed it (none when it already was, or when its
+-- callback was cancelled); ReleaseBatchCallback then fires it if every member is finalized.
+WITH sealed AS (
+    UPDATE jobs.batch AS b
+    SET sealed_at = now()
+    WHERE b.id = $1
+      AND b.sealed_at IS NULL
+    RETURNING b.callback_id
+)
+UPDATE jobs.job_pending AS p
+SET waiting_on = p.waiting_on - 1
+FROM sealed AS s
+WHERE p.id = s.callback_id
+RETURNING p.id AS callback_id;
+
+-- name: ReleaseBatchCallback
+-- After SealBatch, in the next statement (its snapshot sees the seal): the callback $1 enters
+-- jobs.job with its batch's counts when nothing is left to wait for (an empty batch fires at once).
+SELECT jobs.release_pending(ARRAY[$1::bigint]) AS released;
+
+-- name: SelectBatch
+-- Batch $1 with its counts and its callback's state wherever the callback is (one statement, one
+-- snapshot). A callback found nowhere fired and finished while its Worker kept no history.
+SELECT b.id, b.name, b.callback_id, b.job_count, b.completed, b.discarded, b.cancelled, b.created_at, b.created_by,
+       b.sealed_at, b.fired_at,
+       coalesce((SELECT j.state::text FROM jobs.job AS j WHERE j.id = b.callback_id),
+                (SELECT 'pending' FROM jobs.job_pending AS p WHERE p.id = b.callback_id),
+                (SELECT h.state::text FROM jobs.job_history AS h WHERE h.id = b.callback_id LIMIT 1)) AS callback_state
+FROM jobs.batch AS b
+WHERE b.id = $1;
 
 -- name: RegisterKinds
 INSERT INTO jobs.kind (kind, worker, last_seen_at)

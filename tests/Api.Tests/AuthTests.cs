@@ -17,6 +17,10 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         { "GET", "/workflows/1" },
         { "POST", "/workflows/1/cancel" },
         { "GET", "/workflows" },
+        { "POST", "/batches" },
+        { "POST", "/batches/1/jobs" },
+        { "POST", "/batches/1/seal" },
+        { "GET", "/batches/1" },
         { "GET", "/stats" },
     };
 

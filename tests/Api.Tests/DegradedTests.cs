@@ -91,6 +91,10 @@ public sealed class PostgresDownTests(PostgresDownFixture api) : IClassFixture<P
         { "POST", "/jobs/1/retry", null },
         { "POST", "/workflows", """{"steps":[{"name":"a","kind":"noop"}]}""" },
         { "GET", "/workflows/1", null },
+        { "POST", "/batches", """{"callback":{"kind":"noop"},"jobs":[{"kind":"noop"}]}""" },
+        { "POST", "/batches/1/jobs", """{"jobs":[{"kind":"noop"}]}""" },
+        { "POST", "/batches/1/seal", null },
+        { "GET", "/batches/1", null },
         { "GET", "/stats", null },
     };
 

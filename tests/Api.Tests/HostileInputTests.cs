@@ -24,11 +24,12 @@ public sealed class HostileFixture : ApiFixture
         await Db.FinalizeAsync([CompletedId], "completed");
     }
 
-    /// <summary>Everything a request could have changed: the job and kind tables, row by row, and the workflow tables' counts.</summary>
+    /// <summary>Everything a request could have changed: the job, kind and batch tables, row by row, and the workflow tables' counts.</summary>
     public Task<string> SnapshotAsync() => Db.ScalarAsync<string>("""
         SELECT (SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || md5(coalesce(string_agg(j::text, '|' ORDER BY id), '')) FROM jobs.job_all AS j)
             || ' kinds ' || (SELECT count(*) || '/' || md5(coalesce(string_agg(k::text, '|' ORDER BY kind), '')) FROM jobs.kind AS k)
             || ' workflows ' || (SELECT count(*) FROM jobs.workflow) || '/' || (SELECT count(*) FROM jobs.job_pending)
+            || ' batches ' || (SELECT count(*) || '/' || md5(coalesce(string_agg(b::text, '|' ORDER BY id), '')) FROM jobs.batch AS b)
         """);
 }
 
@@ -49,6 +50,8 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
     private static Case Batch(string body, int status, string? field) => new("POST", "/jobs/batch", Utf8(body), status, field);
 
     private static Case Flow(string body, int status, string? field) => new("POST", "/workflows", Utf8(body), status, field);
+
+    private static Case Batches(string body, int status, string? field) => new("POST", "/batches", Utf8(body), status, field);
 
     private static Case Get(string path, int status, string? field) => new("GET", path, null, status, field);
 
@@ -147,6 +150,24 @@ public sealed class HostileInputTests(HostileFixture api) : IClassFixture<Hostil
         ["workflow list: name SQL injection too long"] = Get("/workflows?name=" + Uri.EscapeDataString(Injection + new string('x', 200)), 400, "name"),
         ["workflow list: limit zero"] = Get("/workflows?limit=0", 400, "limit"),
         ["workflow cancel: missing"] = new("POST", "/workflows/987654321/cancel", null, 404, "id"),
+        // POST /batches, POST /batches/{id}/jobs, POST /batches/{id}/seal and GET /batches/{id}
+        ["batches: broken JSON"] = Batches("""{"callback":{"kind":"noop"},"jobs":[""", 400, "body"),
+        ["batches: callback missing"] = Batches("""{"jobs":[{"kind":"noop"}]}""", 400, "callback"),
+        ["batches: callback a string"] = Batches("""{"callback":"noop"}""", 400, "callback"),
+        ["batches: callback field twice"] = Batches("""{"callback":{"kind":"noop"},"callback":{"kind":"noop"}}""", 400, "callback"),
+        ["batches: over the maximum"] = Batches("""{"callback":{"kind":"noop"},"jobs":[""" + string.Join(",", Enumerable.Repeat("""{"kind":"noop"}""", JobEngine.NewBatch.MaxJobs + 1)) + "]}", 400, "jobs"),
+        ["batches: SQL injection as kind"] = Batches($$"""{"callback":{"kind":"noop"},"jobs":[{"kind":"{{Injection}}"}]}""", 400, "jobs[0].kind"),
+        ["batches: script in queue"] = Batches($$$"""{"callback":{"kind":"noop","queue":"{{{Script}}}{{{new string('x', 64)}}}"}}""", 400, "callback.queue"),
+        ["batches: open a number"] = Batches("""{"callback":{"kind":"noop"},"open":1}""", 400, "open"),
+        ["batches: Idempotency-Key header"] = new("POST", "/batches", Utf8("""{"callback":{"kind":"noop"}}"""), 400, "Idempotency-Key", Headers: new() { ["Idempotency-Key"] = ["k"] }),
+        ["batch jobs: id overflow"] = new("POST", "/batches/99999999999999999999/jobs", Utf8("""{"jobs":[{"kind":"noop"}]}"""), 400, "id"),
+        ["batch jobs: missing batch"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":[{"kind":"noop"}]}"""), 404, "id"),
+        ["batch jobs: unknown kind"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":[{"kind":"noop"},{"kind":"nope"}]}"""), 400, "jobs[1].kind"),
+        ["batch jobs: jobs not an array"] = new("POST", "/batches/987654321/jobs", Utf8("""{"jobs":{"kind":"noop"}}"""), 400, "jobs"),
+        ["batch seal: id negative"] = new("POST", "/batches/-1/seal", null, 400, "id"),
+        ["batch seal: missing batch"] = new("POST", "/batches/987654321/seal", null, 404, "id"),
+        ["batch get: id letters"] = Get("/batches/abc", 400, "id"),
+        ["batch get: missing"] = Get("/batches/987654321", 404, "id"),
         // GET /jobs/{id}
         ["get: id letters"] = Get("/jobs/abc", 400, "id"),
         ["get: id negative"] = Get("/jobs/-1", 400, "id"),
