@@ -512,6 +512,32 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task A_step_that_runs_anyway_waits_again_for_a_retried_dependency_and_for_its_other_dependencies()
+    {
+        var log = new StepHandler.Log();
+        await using var worker = await StartWorkerAsync("wf-rerun", log);
+        var workflow = await _client.EnqueueWorkflowAsync(new NewWorkflow(
+        [
+            Step("a", "wf-rerun", failUntilAttempt: 2),
+            Step("b", "wf-rerun-later"),
+            Step("d", "wf-rerun", "a", "b") with { OnDependencyFailure = DependencyFailure.Run },
+        ]));
+        var (a, d) = (workflow.Steps[0].JobId, workflow.Steps[2].JobId);
+        await Eventually.WaitForAsync(() => _db.StateAsync(a), s => s == JobState.Discarded, "step a to be discarded");
+
+        await _client.RetryAsync(a);
+        await Eventually.WaitForAsync(() => _db.StateAsync(a), s => s == JobState.Completed, "the retried step a to complete");
+
+        // a was counted off when it failed and again when it completed: d must still wait for b.
+        Assert.Equal(JobState.Pending, (await _client.GetAsync(d))!.State);
+        await using var later = await StartWorkerAsync("wf-rerun-later", log);
+        var done = await WaitUntilFinishedAsync(workflow.WorkflowId);
+        Assert.All(done.Steps, s => Assert.Equal(JobState.Completed, s.State));
+        Assert.True(log.Finished("b") < log.Started("d"), log.ToString());
+        Assert.Equal(1, log.Runs("d"));
+    }
+
+    [Fact]
     public async Task The_pruner_deletes_a_workflow_only_once_none_of_its_steps_is_kept_anywhere()
     {
         var log = new StepHandler.Log();
