@@ -28,6 +28,10 @@ public sealed record ChaosReport
     public required long Workflows { get; init; }
     public required long WorkflowSteps { get; init; }
     public required long StepsRunBeforeTheirDependencyCompleted { get; init; }
+    public required int BatchEnqueueRetries { get; init; }
+    public required long Batches { get; init; }
+    public required long BatchesFired { get; init; }
+    public required long BatchCallbacksWithWrongCounts { get; init; }
     public required long Executions { get; init; }
     public required long DuplicateExecutions { get; init; }
     public required long DuplicatesTracedToKilledWorkers { get; init; }
@@ -35,6 +39,7 @@ public sealed record ChaosReport
     public required long SameAttemptRunTwice { get; init; }
     public required long JobsRescuedAfterLeaseExpiry { get; init; }
     public required long FailedAttemptsOtherThanLeaseExpiry { get; init; }
+    public required string FailedAttemptTypes { get; init; }
     public required long Effects { get; init; }
     public required long DuplicateEffects { get; init; }
     public required long CompletedJobsWithoutEffect { get; init; }
@@ -49,7 +54,7 @@ public sealed record ChaosReport
     {
         var md = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
-        md.AppendLine(c, $"# Chaos run: {JobsEnqueued:N0} jobs ({Settings.Workflows:N0} workflows of {ChaosSettings.StepsPerWorkflow} steps among them), {Settings.Workers} workers, a SIGKILL every {Settings.KillEvery.TotalSeconds:0.#} s");
+        md.AppendLine(c, $"# Chaos run: {JobsEnqueued:N0} jobs ({Settings.Workflows:N0} workflows of {ChaosSettings.StepsPerWorkflow} steps and {Settings.Batches:N0} batches of {ChaosSettings.JobsPerBatch} jobs and a callback among them), {Settings.Workers} workers, a SIGKILL every {Settings.KillEvery.TotalSeconds:0.#} s");
         md.AppendLine();
         md.AppendLine("| figure | value |");
         md.AppendLine("|---|---|");
@@ -63,12 +68,14 @@ public sealed record ChaosReport
         Row("LISTEN backends terminated, all listening again after", $"{ListenerBackendsTerminated}, {ListenerRecoverySeconds:0.0} s");
         Row("enqueue batches retried (same idempotency keys)", EnqueueRetries);
         Row("workflows enqueued / their steps (workflow enqueues retried)", $"{Workflows:N0} / {WorkflowSteps:N0} ({WorkflowEnqueueRetries})");
-        Row("workflow steps run before a dependency completed", StepsRunBeforeTheirDependencyCompleted);
+        Row("batches enqueued / fired (batch calls retried)", $"{Batches:N0} / {BatchesFired:N0} ({BatchEnqueueRetries})");
+        Row("batch callbacks not completed or with wrong counts", BatchCallbacksWithWrongCounts);
+        Row("workflow steps and batch callbacks run before a job they wait for completed", StepsRunBeforeTheirDependencyCompleted);
         Row("executions / duplicate executions", $"{Executions:N0} / {DuplicateExecutions:N0}");
         Row("duplicates traced to a killed worker's in-flight job", $"{DuplicatesTracedToKilledWorkers:N0} of {DuplicateExecutions:N0}");
         Row("same attempt run twice", SameAttemptRunTwice);
         Row("jobs rescued after their lease expired", JobsRescuedAfterLeaseExpiry.ToString("N0", c));
-        Row("failed attempts other than lease expiry", FailedAttemptsOtherThanLeaseExpiry.ToString("N0", c));
+        Row("failed attempts other than lease expiry (by error type, one message each)", $"{FailedAttemptsOtherThanLeaseExpiry.ToString("N0", c)} {FailedAttemptTypes}");
         Row("idempotent effects / duplicate effects / completed jobs without effect", $"{Effects:N0} / {DuplicateEffects} / {CompletedJobsWithoutEffect}");
         Row("secrets found in the Migrator's and Workers' logs", SecretsFoundInLogs.Count);
         return md.ToString();

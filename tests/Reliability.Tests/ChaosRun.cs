@@ -165,6 +165,20 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             WorkflowEnqueueRetries = enqueuer.WorkflowRetries,
             Workflows = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.workflow"),
             WorkflowSteps = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.workflow_step"),
+            BatchEnqueueRetries = enqueuer.BatchRetries,
+            Batches = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.batch"),
+            BatchesFired = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.batch WHERE fired_at IS NOT NULL"),
+            // Each batch has one callback job, completed, whose args carry the batch's counts as its
+            // jobs ended: every one of them completed.
+            BatchCallbacksWithWrongCounts = await ScalarAsync<long>(owner, """
+                SELECT count(*)
+                FROM jobs.batch AS b
+                LEFT JOIN jobs.job_all AS c ON c.id = b.callback_id
+                WHERE c.state IS DISTINCT FROM 'completed'
+                   OR b.job_count <> $1
+                   OR (c.args -> 'batch' ->> 'total')::int IS DISTINCT FROM $1
+                   OR (c.args -> 'batch' ->> 'completed')::int IS DISTINCT FROM $1
+                """, ChaosSettings.JobsPerBatch),
             // A step is released in the transaction that finalizes its last dependency, so every run of
             // it starts after that transaction began (finalized_at is its now()): an earlier start is a
             // step that ran before its dependency completed.
@@ -182,6 +196,13 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
             SameAttemptRunTwice = executions.GroupBy(e => (e.Job, e.Attempt)).Count(g => g.Count() > 1),
             JobsRescuedAfterLeaseExpiry = await ScalarAsync<long>(owner, """SELECT count(*) FROM jobs.job_all WHERE errors @> '[{"type": "LeaseExpired"}]'"""),
             FailedAttemptsOtherThanLeaseExpiry = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all, jsonb_array_elements(errors) AS e WHERE e->>'type' <> 'LeaseExpired'"),
+            FailedAttemptTypes = await ScalarAsync<string>(owner, """
+                SELECT coalesce(string_agg(type || ': ' || n || ' (' || message || ')', '; ' ORDER BY n DESC), '')
+                FROM (SELECT e ->> 'type' AS type, count(*) AS n, left(min(e ->> 'message'), 120) AS message
+                      FROM jobs.job_all, jsonb_array_elements(errors) AS e
+                      WHERE e ->> 'type' <> 'LeaseExpired'
+                      GROUP BY 1) AS t
+                """),
             Effects = await ScalarAsync<long>(owner, "SELECT count(*) FROM diagnostics.effect"),
             DuplicateEffects = await ScalarAsync<long>(owner, "SELECT count(*) - count(DISTINCT job_id) FROM diagnostics.effect"),
             CompletedJobsWithoutEffect = await ScalarAsync<long>(owner, "SELECT count(*) FROM jobs.job_all j WHERE state = 'completed' AND NOT EXISTS (SELECT 1 FROM diagnostics.effect e WHERE e.job_id = j.id)"),
@@ -253,14 +274,17 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
 
     /// <summary>
     /// Enqueues the run's jobs evenly over its duration, as a producer would, retrying a batch PostgreSQL
-    /// refused with the same idempotency keys; its workflows go between the batches, each retried only
-    /// when no workflow of its name committed (a workflow takes no idempotency key).
+    /// refused with the same idempotency keys; its workflows and batches (of the product, opened,
+    /// added to, sealed) go between the enqueue batches, each retried only when no workflow or batch
+    /// of its name committed (neither takes an idempotency key).
     /// </summary>
     private sealed class Enqueuer(NpgsqlDataSource app, ChaosSettings settings)
     {
         public int Retries { get; private set; }
 
         public int WorkflowRetries { get; private set; }
+
+        public int BatchRetries { get; private set; }
 
         public async Task RunAsync()
         {
@@ -295,7 +319,53 @@ public sealed class ChaosRun(ChaosSettings settings, ChaosStack stack, string lo
                 {
                     await EnqueueWorkflowAsync(client, $"chaos-workflow-{w}");
                 }
+
+                for (var k = settings.Batches * b / batches; k < settings.Batches * (b + 1) / batches; k++)
+                {
+                    await EnqueueBatchAsync(client, $"chaos-batch-{k}");
+                }
             }
+        }
+
+        // Open with half the jobs, add the other half, seal: each step retried only when what it
+        // writes did not commit (a batch takes no idempotency key; sealing twice answers the same).
+        private async Task EnqueueBatchAsync(JobClient client, string name)
+        {
+            const int half = ChaosSettings.JobsPerBatch / 2;
+            NewJob[] Jobs() => [.. Enumerable.Range(0, half).Select(_ => NewJob.Create("record", new { ms = settings.WorkMs }))];
+            var id = await Retrying(async () =>
+            {
+                try
+                {
+                    var committed = await ScalarAsync<long>(app, "SELECT coalesce((SELECT id FROM jobs.batch WHERE name = $1), 0)", name);
+                    return committed > 0
+                        ? committed
+                        : (await client.EnqueueBatchAsync(new NewBatch(NewJob.Create("record", new { ms = settings.WorkMs }), Jobs()) { Name = name, Open = true })).BatchId;
+                }
+                catch (NpgsqlException)
+                {
+                    BatchRetries++;
+                    throw;
+                }
+            });
+            await Retrying(async () =>
+            {
+                try
+                {
+                    if (await ScalarAsync<int>(app, "SELECT job_count FROM jobs.batch WHERE id = $1", id) < ChaosSettings.JobsPerBatch)
+                    {
+                        await client.AddToBatchAsync(id, Jobs());
+                    }
+
+                    await client.SealBatchAsync(id);
+                    return true;
+                }
+                catch (NpgsqlException)
+                {
+                    BatchRetries++;
+                    throw;
+                }
+            });
         }
 
         private async Task EnqueueWorkflowAsync(JobClient client, string name)

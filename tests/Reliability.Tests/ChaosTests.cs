@@ -5,11 +5,11 @@ namespace Reliability.Tests;
 [Collection(ChaosStackCollection.Name)]
 public sealed class ChaosTests(ITestOutputHelper output)
 {
-    // The short run (20,000 jobs and 200 workflows of 7 steps, about two minutes). bench/chaos/run.sh runs this same test long
+    // The short run (20,000 jobs, 200 workflows of 7 steps and 50 batches of 20 jobs, about two minutes). bench/chaos/run.sh runs this same test long
     // (CHAOS_JOBS, CHAOS_SECONDS) and keeps the figures (CHAOS_RESULTS); every run also leaves them
     // next to its logs in .stack/chaos-logs/TIME/report.md.
     [Fact]
-    public async Task Under_sigkills_a_postgres_restart_and_a_dropped_listen_every_job_completes_once_in_effect_and_every_workflow_step_after_its_dependencies()
+    public async Task Under_sigkills_a_postgres_restart_and_a_dropped_listen_every_job_completes_once_in_effect_and_every_workflow_step_and_batch_callback_after_what_it_waits_for()
     {
         var settings = ChaosSettings.FromEnvironment();
         var logs = Path.Combine(WorkerProcess.RepositoryRoot(), ".stack", "chaos-logs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
@@ -32,6 +32,9 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(settings.Workflows, report.Workflows);
         Assert.Equal(settings.Workflows * ChaosSettings.StepsPerWorkflow, report.WorkflowSteps);
         Assert.Equal(0, report.StepsRunBeforeTheirDependencyCompleted);
+        Assert.Equal(settings.Batches, report.Batches);
+        Assert.Equal(settings.Batches, report.BatchesFired);
+        Assert.Equal(0, report.BatchCallbacksWithWrongCounts);
         Assert.Equal(0, report.LeftRunning);
         Assert.True(report.Kills >= settings.EnqueueFor / settings.KillEvery / 4, $"only {report.Kills} kills");
         Assert.Equal(0, report.UnexpectedWorkerExits);
