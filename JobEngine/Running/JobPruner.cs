@@ -10,12 +10,12 @@ namespace JobEngine.Running;
 /// vacuum, backup and admin query slower. The history is partitioned by day: each tick creates the
 /// coming days' partitions and drops those wholly past the retention period, which costs a catalog
 /// change instead of a delete (and the dead rows) per job. A workflow's record goes once none of
-/// its steps is kept anywhere. Bookkeeping tables are pruned beside it.
+/// its steps is kept anywhere, a batch's once its callback is not. Bookkeeping tables are pruned beside it.
 /// </summary>
 public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOptions> options, TimeProvider time, ILogger<JobPruner> logger)
 {
-    // Workflows deleted per statement: a short transaction, repeated while a batch comes back full.
-    private const int WorkflowBatch = 500;
+    // Workflows or batches deleted per statement: a short transaction, repeated while one comes back full.
+    private const int RecordsPerStatement = 500;
 
     /// <summary>Prunes until the token fires.</summary>
     public Task RunAsync(CancellationToken stoppingToken) =>
@@ -37,10 +37,11 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
             logger.LogInformation("Pruned {Count} finalized jobs older than {Retention}.", dropped, options.Value.RetentionPeriod);
         }
 
-        var workflows = await PruneWorkflowsAsync(cancellationToken).ConfigureAwait(false);
-        if (workflows > 0)
+        var workflows = await PruneRecordsAsync(JobSql.PruneWorkflows, cancellationToken).ConfigureAwait(false);
+        var batches = await PruneRecordsAsync(JobSql.PruneBatches, cancellationToken).ConfigureAwait(false);
+        if (workflows + batches > 0)
         {
-            logger.LogInformation("Pruned {Count} workflows none of whose steps is kept any more.", workflows);
+            logger.LogInformation("Pruned {Workflows} workflows none of whose steps is kept any more and {Batches} batches whose callback is not.", workflows, batches);
         }
 
         // Bookkeeping: rate-limit starts past their window, schedule runs past a week, finished-per-minute counts past a day.
@@ -54,20 +55,21 @@ public sealed class JobPruner(NpgsqlDataSource dataSource, IOptions<JobWorkerOpt
         return dropped;
     }
 
-    private async Task<long> PruneWorkflowsAsync(CancellationToken cancellationToken)
+    // Runs a prune statement (retention in seconds, records per statement) until it deletes fewer than it may.
+    private async Task<long> PruneRecordsAsync(string sql, CancellationToken cancellationToken)
     {
         long pruned = 0;
-        int batch;
+        int deleted;
         do
         {
-            var command = dataSource.CreateCommand(JobSql.PruneWorkflows);
+            var command = dataSource.CreateCommand(sql);
             await using var commandScope = command.ConfigureAwait(false);
             command.Parameters.Add(new() { Value = options.Value.RetentionPeriod.TotalSeconds });
-            command.Parameters.Add(new() { Value = WorkflowBatch });
-            batch = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            pruned += batch;
+            command.Parameters.Add(new() { Value = RecordsPerStatement });
+            deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            pruned += deleted;
         }
-        while (batch == WorkflowBatch);
+        while (deleted == RecordsPerStatement);
 
         return pruned;
     }

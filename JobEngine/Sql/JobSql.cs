@@ -20,6 +20,7 @@ internal static class JobSql
     public static readonly string MaintainJobHistory = Queries.Get(nameof(MaintainJobHistory));
     public static readonly string PruneFinishedMinutes = Queries.Get(nameof(PruneFinishedMinutes));
     public static readonly string PruneWorkflows = Queries.Get(nameof(PruneWorkflows));
+    public static readonly string PruneBatches = Queries.Get(nameof(PruneBatches));
     public static readonly string CancelJob = Queries.Get(nameof(CancelJob));
     public static readonly string RetryJob = Queries.Get(nameof(RetryJob));
     public static readonly string InsertWorkflow = Queries.Get(nameof(InsertWorkflow));

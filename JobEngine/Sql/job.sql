@@ -335,6 +335,30 @@ DELETE FROM jobs.workflow AS w
 USING gone
 WHERE w.id = gone.id;
 
+-- name: PruneBatches
+-- A batch (its row and the edges into its callback) is kept while its callback is: waiting, live, or
+-- in the history (for the retention period, $1 seconds), as PruneWorkflows keeps a workflow. Its jobs
+-- are ordinary jobs with their own life. Only batches created before the retention period are looked
+-- at, oldest first, $2 at a time. Returns the batches deleted.
+WITH gone AS (
+    SELECT b.id, b.callback_id
+    FROM jobs.batch AS b
+    WHERE b.created_at < now() - $1 * interval '1 second'
+      AND NOT EXISTS (SELECT FROM jobs.job_pending AS p WHERE p.id = b.callback_id)
+      AND NOT EXISTS (SELECT FROM jobs.job AS j WHERE j.id = b.callback_id)
+      AND NOT EXISTS (SELECT FROM jobs.job_history AS h WHERE h.id = b.callback_id)
+    ORDER BY b.id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), edges AS (
+    DELETE FROM jobs.job_dependency AS d
+    USING gone
+    WHERE d.dependent_id = gone.callback_id
+)
+DELETE FROM jobs.batch AS b
+USING gone
+WHERE b.id = gone.id;
+
 -- name: CancelJob
 -- A job that is not running is cancelled at once (it leaves jobs.job, or jobs.job_pending for a job
 -- still waiting for its dependencies, for the history); a running one is flagged and its worker is

@@ -201,6 +201,29 @@ public sealed class BatchTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task The_pruner_deletes_a_batch_only_once_its_callback_is_kept_nowhere()
+    {
+        var log = new BatchLog();
+        await using var noHistory = await StartWorkerAsync("b-prune-gone", log, retention: "00:00:00");
+        await using var withHistory = await StartWorkerAsync("b-prune-kept", log);
+        var gone = await _client.EnqueueBatchAsync(new NewBatch(Callback("b-prune-gone", "gone"), [Member("b-prune-gone", "g0"), Member("b-prune-gone", "g1")]));
+        var kept = await _client.EnqueueBatchAsync(new NewBatch(Callback("b-prune-kept", "kept"), [Member("b-prune-kept", "k0")]));
+        var open = await _client.EnqueueBatchAsync(new NewBatch(Callback("b-prune-gone", "open"), [Member("b-prune-gone", "o0")]) { Open = true });
+        await Eventually.WaitForAsync(() => _client.GetBatchAsync(gone.BatchId), b => b!.State == BatchState.Fired && b.CallbackState is null, "the first callback to finish");
+        await WaitUntilCallbackFinishedAsync(kept.BatchId);
+        await _db.ExecuteAsync("UPDATE jobs.batch SET created_at = now() - interval '2 days' WHERE id = ANY ($1)", new[] { gone.BatchId, kept.BatchId, open.BatchId });
+        var pruner = new JobPruner(_db.App, Options.Create(new JobWorkerOptions { RetentionPeriod = TimeSpan.FromDays(1) }), TimeProvider.System, NullLogger<JobPruner>.Instance);
+
+        await pruner.PruneAsync(CancellationToken.None);
+
+        Assert.Null(await _client.GetBatchAsync(gone.BatchId));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_dependency WHERE dependent_id = $1", gone.CallbackJobId));
+        Assert.Equal(BatchState.Fired, (await _client.GetBatchAsync(kept.BatchId))!.State);
+        Assert.Equal(BatchState.Open, (await _client.GetBatchAsync(open.BatchId))!.State);
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job_dependency WHERE dependent_id = $1", open.CallbackJobId));
+    }
+
+    [Fact]
     public async Task An_invalid_batch_is_refused_before_anything_is_written_naming_the_field()
     {
         var before = await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.batch");
