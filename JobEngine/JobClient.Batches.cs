@@ -109,12 +109,7 @@ public sealed partial class JobClient
         await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new() { Value = batchId });
         command.Parameters.Add(new() { Value = (object?)CurrentTraceParent() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.Queue).ToArray() });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.Kind).ToArray() });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.ArgsJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.Priority).ToArray() });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.MaxAttempts).ToArray() });
-        command.Parameters.Add(new() { Value = jobs.Select(j => j.RunAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        AddJobArrays(command, jobs);
         command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);

@@ -40,12 +40,7 @@ public sealed partial class JobClient(NpgsqlDataSource dataSource)
         var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction);
         await using (command.ConfigureAwait(false))
         {
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.Queue).ToArray() });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.Kind).ToArray() });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.ArgsJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.Priority).ToArray() });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.MaxAttempts).ToArray() });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.RunAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            AddJobArrays(command, jobs);
             command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -410,6 +405,18 @@ public sealed partial class JobClient(NpgsqlDataSource dataSource)
         transaction.Connection ?? throw new ArgumentException("The transaction is already finished.", nameof(transaction));
 
     // The W3C trace parent of the current activity, stored with what is enqueued so its run joins the trace.
+    // The columns every set-based insert of jobs takes, one array each, in this order: queue, kind,
+    // args, priority, max attempts, run-at (InsertJobs and AddBatchJobs).
+    private static void AddJobArrays(NpgsqlCommand command, IReadOnlyList<NewJob> jobs)
+    {
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.Queue).ToArray() });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.Kind).ToArray() });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.ArgsJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.Priority).ToArray() });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.MaxAttempts).ToArray() });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.RunAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+    }
+
     private static string? CurrentTraceParent() =>
         Activity.Current?.IdFormat == ActivityIdFormat.W3C ? Activity.Current.Id : null;
 
