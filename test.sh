@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test on a fresh machine: PostgreSQL and Redis from Debian packages on
-# loopback (scripts/stack.sh), the format check, a Release build of everything but the AppHost
-# (Aspire.sln: the Aspire packages are not served here), then every test project against
-# the real servers. Ends with one line "N passed, N failed".
+# loopback (scripts/stack.sh), the format check, a Release build of Aspire.sln, then every test
+# project against the real servers. Ends with the failed tests' names and messages, if any, and
+# then one line "N passed, N failed" (CI keeps only the tail of the output).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -45,6 +45,14 @@ for trx in "$ROOT"/.stack/test-results/*.trx; do
   f=$(echo "$counters" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
   passed=$((passed + p)); failed=$((failed + f))
 done
+if [ "$failed" -gt 0 ]; then
+  step "failed tests"
+  # Each failed UnitTestResult of the trx files: its name and the first lines of its message.
+  perl -0777 -ne 'while (/<UnitTestResult [^>]*?testName="([^"]*)"[^>]*?outcome="Failed".*?<Message>(.*?)<\/Message>/gs) {
+      my ($name, $msg) = ($1, $2); $msg =~ s/&lt;/</g; $msg =~ s/&gt;/>/g; $msg =~ s/&quot;/"/g; $msg =~ s/&amp;/&/g;
+      my @lines = (split /\n/, $msg)[0..7]; print "FAILED $name\n", map({ defined $_ ? "    $_\n" : "" } @lines); }' \
+    "$ROOT"/.stack/test-results/*.trx || true
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed" | tee "$SUMMARY"
 exit "$status"

@@ -53,10 +53,10 @@ internal sealed class JobProducer(
                 }
 
                 var wanted = Math.Min(free, options.ClaimBatchSize);
-                var claimed = await ClaimAsync(wanted, stopClaiming).ConfigureAwait(false);
+                var (claimed, untilDueMs) = await ClaimAsync(wanted, stopClaiming).ConfigureAwait(false);
                 if (claimed < wanted)
                 {
-                    await WaitForWorkAsync(stopClaiming).ConfigureAwait(false);
+                    await WaitForWorkAsync(untilDueMs, stopClaiming).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stopClaiming.IsCancellationRequested)
@@ -83,13 +83,19 @@ internal sealed class JobProducer(
         await Task.WhenAll(runs).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<int> ClaimAsync(int wanted, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims up to <paramref name="wanted"/> jobs and starts them; returns how many, and how long
+    /// until the queue's next scheduled job is due (null: none), asked in the same round trip so a
+    /// claim that comes up short needs no second one before the producer sleeps.
+    /// </summary>
+    private async Task<(int Claimed, double? UntilDueMs)> ClaimAsync(int wanted, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection);
         await using var batchScope = batch.ConfigureAwait(false);
-        // Two statements in one implicit transaction: the queue's claim lock, then the claim with a fresh snapshot.
+        // Three statements in one implicit transaction: the queue's claim lock, the claim with a fresh
+        // snapshot, then the next due time (its own snapshot, which sees the claim).
         var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
         lockQueue.Parameters.Add(new() { Value = queue });
         batch.BatchCommands.Add(lockQueue);
@@ -100,7 +106,12 @@ internal sealed class JobProducer(
         claim.Parameters.Add(new() { Value = options.WorkerId });
         claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
         batch.BatchCommands.Add(claim);
+
+        var untilDue = new NpgsqlBatchCommand(JobSql.MillisecondsUntilNextScheduledJob);
+        untilDue.Parameters.Add(new() { Value = new[] { queue } });
+        batch.BatchCommands.Add(untilDue);
         var claimed = new List<ClaimedJob>(wanted);
+        double? untilDueMs;
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
@@ -117,13 +128,17 @@ internal sealed class JobProducer(
                     reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.IsDBNull(traceParent) ? null : reader.GetString(traceParent),
                     reader.IsDBNull(latency) ? 0 : Convert.ToDouble(reader.GetValue(latency), System.Globalization.CultureInfo.InvariantCulture)));
             }
+
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            untilDueMs = reader.IsDBNull(0) ? null : Convert.ToDouble(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         // Only now has the claim committed. A run started while rows were still streaming could
         // finish first, and its outcome write would not see the claim: it would match no row, and
         // the job would sit in 'running' until its lease expired and it ran a second time.
         claimed.ForEach(Start);
-        return claimed.Count;
+        return (claimed.Count, untilDueMs);
     }
 
     private void Start(ClaimedJob claimed)
@@ -214,11 +229,10 @@ internal sealed class JobProducer(
         _slotFreed.Writer.TryWrite(true);
     }
 
-    private async Task WaitForWorkAsync(CancellationToken cancellationToken)
+    private async Task WaitForWorkAsync(double? untilDueMs, CancellationToken cancellationToken)
     {
         var sleep = limited && LimitedPollInterval < options.PollInterval ? LimitedPollInterval : options.PollInterval;
-        var untilDue = await MillisecondsUntilNextScheduledJobAsync(cancellationToken).ConfigureAwait(false);
-        if (untilDue is { } ms && ms < sleep.TotalMilliseconds)
+        if (untilDueMs is { } ms && ms < sleep.TotalMilliseconds)
         {
             sleep = TimeSpan.FromMilliseconds(Math.Max(ms, 0) + 1);
         }
@@ -233,15 +247,6 @@ internal sealed class JobProducer(
         {
             // Slept until the poll or the next due time: claim again.
         }
-    }
-
-    private async Task<double?> MillisecondsUntilNextScheduledJobAsync(CancellationToken cancellationToken)
-    {
-        var command = dataSource.CreateCommand(JobSql.MillisecondsUntilNextScheduledJob);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new() { Value = new[] { queue } });
-        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return result is null or DBNull ? null : Convert.ToDouble(result, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs);

@@ -115,7 +115,8 @@ SELECT * FROM claimed;
 
 -- name: MillisecondsUntilNextScheduledJob
 -- How long until the earliest scheduled or retryable job of the queues $1 is due, so the producer
--- sleeps exactly that long; negative when one is due already (it claims again at once). Only such
+-- sleeps exactly that long; negative when one is due already (it claims again at once). Sent in
+-- the claim's round trip, after ClaimJobs: a claim that comes up short needs no second one. Only such
 -- jobs have a run_at in the future (every other write sets it to now() or earlier), so one probe
 -- of job_claim_idx per queue and priority finds it, starting a second back: a job that fell due
 -- between the claim that missed it and this statement is found, and the due backlog before that

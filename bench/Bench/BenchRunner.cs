@@ -61,6 +61,13 @@ internal static class BenchRunner
             results.Notes.Add($"- drains of {drainJobs:N0} jobs (BENCH_DRAIN_JOBS).");
         }
 
+        // BENCH_STEADY_SECONDS holds each steady rate longer: a p99 from more starts, when comparing tails.
+        if (double.TryParse(Environment.GetEnvironmentVariable("BENCH_STEADY_SECONDS"), System.Globalization.CultureInfo.InvariantCulture, out var steadySeconds) && steadySeconds > 0)
+        {
+            plan = plan with { SteadySeconds = steadySeconds };
+            results.Notes.Add($"- steady rates held {steadySeconds:0.#} s each (BENCH_STEADY_SECONDS).");
+        }
+
         var machine = await Machine.DescribeAsync(env, token).ConfigureAwait(false);
         var drain = new DrainScenario(env, plan, results);
 
