@@ -15,7 +15,7 @@ internal sealed record BenchPlan(
     int AgeingRows,
     int IndexBuildRate)
 {
-    public static BenchPlan Full { get; } = new(false, 100_000, 2_000, 3, [100, 1000, 2000, 5000, 10_000, 20_000], 6, [2, 4], 1_000_000, 100);
+    public static BenchPlan Full { get; } = new(false, 100_000, 2_000, 3, [100, 1000, 2000, 5000, 10_000, 20_000], 15, [2, 4], 1_000_000, 100);
 
     public static BenchPlan QuickPlan { get; } = new(true, 5_000, 100, 1, [100, 1000], 1.5, [2], 20_000, 50);
 
