@@ -30,7 +30,11 @@ public static class ApiServices
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         // Ours: the application name shows the Api in pg_stat_activity (GET /db/health) unless the connection string names one.
-        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b => b.ConnectionStringBuilder.ApplicationName ??= "api");
+        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b =>
+        {
+            b.ConnectionStringBuilder.ApplicationName ??= "api";
+            JobEngine.JobsConnectionSettings.ApplyTo(b.ConnectionStringBuilder);
+        });
         services.AddJobEngine();
         services.Configure<JobEngine.Health.DatabaseHealthOptions>(builder.Configuration.GetSection("Jobs:Health"));
         // Ours: what Aspire's PostgreSql check (SELECT 1) does not see: vacuum held back, long transactions.

@@ -16,7 +16,11 @@ public static class WorkerServices
     {
         ArgumentNullException.ThrowIfNull(builder);
         // Ours: the application name shows the Worker (and its LISTEN connection, worker-listener) in pg_stat_activity.
-        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b => b.ConnectionStringBuilder.ApplicationName ??= "worker");
+        builder.AddNpgsqlDataSource("jobsdb", configureDataSourceBuilder: b =>
+        {
+            b.ConnectionStringBuilder.ApplicationName ??= "worker";
+            JobEngine.JobsConnectionSettings.ApplyTo(b.ConnectionStringBuilder);
+        });
         builder.Services.AddJobEngine();
         builder.Services.AddJobWorker(builder.Configuration.GetSection("Jobs:Worker"));
         builder.Services.AddJobQueueDepthGauge(builder.Configuration.GetValue<TimeSpan?>("Jobs:QueueDepthInterval"));
@@ -39,6 +43,8 @@ public static class WorkerServices
 
         if (builder.Configuration.GetValue("Jobs:DiagnosticKinds", false))
         {
+            builder.Services.AddOptions<JobStartLogOptions>().Configure(o => o.File = builder.Configuration["Jobs:DiagnosticStartsFile"]);
+            builder.Services.AddSingleton<JobStartLog>();
             builder.Services.AddJobHandler<NoopHandler, NoArgs>("noop");
             builder.Services.AddJobHandler<SleepHandler, SleepArgs>("sleep");
             builder.Services.AddJobHandler<FailHandler, FailArgs>("fail");

@@ -7,8 +7,9 @@ SELECT kind FROM jobs.kind ORDER BY kind;
 -- name: ListJobs
 -- Newest first, one page after the cursor id $4 (keyset: never OFFSET), across live jobs
 -- (jobs.job) and finished ones (jobs.job_history); a job is in one of them in any snapshot. Each
--- filter is null or a value; Npgsql sends unprepared statements, so every call is planned with its
--- values: null filters fold away, and a state filter drops the table that cannot hold that state.
+-- filter is null or a value; every call is planned with its values (the Api's connections force
+-- custom plans: JobsConnectionSettings), so null filters fold away and a state filter drops the
+-- table that cannot hold that state.
 -- Each branch picks at most a page of ids in id order: in the history an index-only backward scan
 -- of (state, id), (queue, id) or (kind, id) per day partition, merged (no filter: (id)); the live
 -- table has no listing index (every claim and finish would pay for it) and holds only the backlog.

@@ -18,7 +18,8 @@ public interface IJobHandler<in TArgs>
 /// <param name="Queue">The queue it came from.</param>
 /// <param name="Attempt">This attempt's number, from 1.</param>
 /// <param name="MaxAttempts">Attempts allowed.</param>
-public sealed record JobContext(long Id, string Kind, string Queue, int Attempt, int MaxAttempts);
+/// <param name="QueueLatency">How long the job waited from ready (enqueued, or due) until this attempt's handler was called: the database's count until the claim began, then the worker's clock through the claim's commit and the hand-over.</param>
+public sealed record JobContext(long Id, string Kind, string Queue, int Attempt, int MaxAttempts, TimeSpan QueueLatency);
 
 /// <summary>Thrown for arguments no retry can fix; the job is discarded at once.</summary>
 public sealed class JobArgsException(string message, Exception? inner = null) : Exception(message, inner);

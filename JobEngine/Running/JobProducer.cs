@@ -112,6 +112,10 @@ internal sealed class JobProducer(
         batch.BatchCommands.Add(untilDue);
         var claimed = new List<ClaimedJob>(wanted);
         double? untilDueMs;
+        // The claim's now() (attempted_at, from which latency_ms is counted) is taken when the batch
+        // arrives: from here on the wait is timed on this clock, so a start's latency includes the
+        // claim itself, its commit and the hand-over to the handler, as a user waits for them.
+        var sent = Stopwatch.GetTimestamp();
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
@@ -126,7 +130,8 @@ internal sealed class JobProducer(
                 claimed.Add(new ClaimedJob(
                     reader.GetInt64(id), reader.GetString(queueColumn), reader.GetString(kind), reader.GetString(args),
                     reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.IsDBNull(traceParent) ? null : reader.GetString(traceParent),
-                    reader.IsDBNull(latency) ? 0 : Convert.ToDouble(reader.GetValue(latency), System.Globalization.CultureInfo.InvariantCulture)));
+                    reader.IsDBNull(latency) ? 0 : Convert.ToDouble(reader.GetValue(latency), System.Globalization.CultureInfo.InvariantCulture),
+                    sent));
             }
 
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -146,7 +151,6 @@ internal sealed class JobProducer(
         var job = new RunningJob(claimed.Id, claimed.Attempt, claimed.Queue, claimed.Kind);
         runningJobs.Add(job);
         Interlocked.Increment(ref _running);
-        JobTelemetry.QueueLatency.Record(claimed.LatencyMs / 1000, JobTelemetry.Tags(claimed.Queue, claimed.Kind));
         var run = Task.Run(() => RunOneAsync(claimed, job));
         lock (_inFlight)
         {
@@ -167,6 +171,8 @@ internal sealed class JobProducer(
     private async Task RunOneAsync(ClaimedJob claimed, RunningJob job)
     {
         var tags = JobTelemetry.Tags(claimed.Queue, claimed.Kind);
+        var queueLatency = TimeSpan.FromMilliseconds(claimed.LatencyMs) + Stopwatch.GetElapsedTime(claimed.ClaimSent);
+        JobTelemetry.QueueLatency.Record(queueLatency.TotalSeconds, tags);
         using var activity = JobTelemetry.StartRun(claimed.Kind, claimed.Queue, claimed.Id, claimed.Attempt, claimed.TraceParent);
         var started = Stopwatch.GetTimestamp();
         JobOutcome outcome;
@@ -176,7 +182,7 @@ internal sealed class JobProducer(
                 ?? throw new InvalidOperationException($"No handler for kind '{claimed.Kind}' is registered in worker {options.WorkerId}.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
             timeout.CancelAfter(registration.Timeout ?? options.DefaultJobTimeout);
-            var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts);
+            var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts, queueLatency);
             var scope = scopes.CreateAsyncScope();
             await using (scope.ConfigureAwait(false))
             {
@@ -249,5 +255,6 @@ internal sealed class JobProducer(
         }
     }
 
-    private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs);
+    /// <summary>A claimed job; <paramref name="LatencyMs"/> is its wait until the claim's now(), <paramref name="ClaimSent"/> the <see cref="Stopwatch"/> timestamp of the claim's send.</summary>
+    private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs, long ClaimSent);
 }

@@ -11,11 +11,15 @@ namespace Worker.Handlers;
 /// <summary>Arguments of a job that takes none.</summary>
 public sealed record NoArgs;
 
-/// <summary>Does nothing: measures the engine itself.</summary>
-public sealed class NoopHandler : IJobHandler<NoArgs>
+/// <summary>Does nothing but note its start where a <see cref="JobStartLog"/> is registered (the Worker's): measures the engine itself.</summary>
+public sealed class NoopHandler(JobStartLog? starts = null) : IJobHandler<NoArgs>
 {
     /// <inheritdoc />
-    public Task HandleAsync(JobContext job, NoArgs args, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task HandleAsync(JobContext job, NoArgs args, CancellationToken cancellationToken)
+    {
+        starts?.Note(job);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Arguments of <c>sleep</c>.</summary>

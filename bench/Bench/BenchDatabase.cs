@@ -66,24 +66,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<List<double>> DoublesAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        await using var command = OwnerSource.CreateCommand(sql);
-        foreach (var p in parameters)
-        {
-            command.Parameters.Add(new() { Value = p });
-        }
-
-        var values = new List<double>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            values.Add(Convert.ToDouble(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return values;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await OwnerSource.DisposeAsync().ConfigureAwait(false);

@@ -15,7 +15,6 @@ internal static class BenchSql
     public static readonly string AnyLeftPgBoss = Queries.Get(nameof(AnyLeftPgBoss));
     public static readonly string AnyLeftHangfire = Queries.Get(nameof(AnyLeftHangfire));
     public static readonly string KindRegistered = Queries.Get(nameof(KindRegistered));
-    public static readonly string OursStartLatencies = Queries.Get(nameof(OursStartLatencies));
     public static readonly string SeedFinalizedJobs = Queries.Get(nameof(SeedFinalizedJobs));
     public static readonly string CountJobs = Queries.Get(nameof(CountJobs));
     public static readonly string StatementStats = Queries.Get(nameof(StatementStats));

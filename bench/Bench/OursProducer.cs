@@ -17,6 +17,8 @@ internal static class OursProducer
             Timeout = 30,
             MaxPoolSize = 100,
         };
+        // As the Api and the Worker connect (prepared statements): a user's process enqueuing with JobClient would.
+        JobsConnectionSettings.ApplyTo(connection);
         await using var source = NpgsqlDataSource.Create(connection.ConnectionString);
         var client = new JobClient(source);
         return await OpenLoopProducer.RunAsync(

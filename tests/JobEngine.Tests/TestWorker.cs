@@ -35,7 +35,10 @@ public sealed class TestWorker : IAsyncDisposable
         }
 
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddNpgsqlDataSource(db.AppConnectionString).AddJobEngine();
+        // Connected as the Worker is (prepared statements, custom plans), so the tests run its statements as it does.
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(db.AppConnectionString);
+        JobEngine.JobsConnectionSettings.ApplyTo(connection);
+        builder.Services.AddNpgsqlDataSource(connection.ConnectionString).AddJobEngine();
         builder.Services.AddJobWorker(builder.Configuration);
         builder.Services.AddJobHandler<NoopHandler, NoArgs>("noop");
         builder.Services.AddJobHandler<SleepHandler, SleepArgs>("sleep");

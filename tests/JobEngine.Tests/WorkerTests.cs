@@ -186,6 +186,40 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
         Assert.True(await _db.ScalarAsync<bool>($"SELECT to_regclass('jobs.job_history_{DateTime.UtcNow.Date.AddDays(2):yyyyMMdd}') IS NOT NULL"), "the partition two days ahead exists");
     }
 
+    // What a user waits for runs to the handler's call: the claim's own round trip and commit count,
+    // not only the database's wait until the claim began (attempted_at).
+    [Fact]
+    public async Task A_handlers_queue_latency_runs_past_the_claims_start_to_its_own_call()
+    {
+        var seen = new TaskCompletionSource<(JobContext Job, DateTimeOffset At)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = await TestWorker.StartAsync(_db, new() { ["Queues:latency"] = "1" }, services =>
+            services.AddSingleton(seen).AddJobHandler<LatencyHandler, LatencyHandler.Args>("latency"));
+        var before = DateTimeOffset.UtcNow;
+        var job = await _client.EnqueueAsync(new NewJob("latency") with { Queue = "latency" });
+
+        var (context, at) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await _db.WaitForStateAsync(job.Job.Id, JobState.Completed);
+        var untilClaimMs = await _db.ScalarAsync<double>(
+            "SELECT (extract(epoch FROM attempted_at - created_at) * 1000)::float8 FROM jobs.job_all WHERE id = $1", job.Job.Id);
+
+        Assert.True(context.QueueLatency.TotalMilliseconds > untilClaimMs,
+            $"queue latency {context.QueueLatency.TotalMilliseconds:0.000} ms should exceed the wait until the claim began, {untilClaimMs:0.000} ms");
+        Assert.True(context.QueueLatency < at - before + TimeSpan.FromMilliseconds(100),
+            $"queue latency {context.QueueLatency.TotalMilliseconds:0.000} ms should be about the {(at - before).TotalMilliseconds:0.000} ms from enqueue to the handler");
+    }
+
+    /// <summary>Hands its context and the instant it was called to the test.</summary>
+    public sealed class LatencyHandler(TaskCompletionSource<(JobContext Job, DateTimeOffset At)> seen) : IJobHandler<LatencyHandler.Args>
+    {
+        public sealed record Args;
+
+        public Task HandleAsync(JobContext job, Args args, CancellationToken cancellationToken)
+        {
+            seen.TrySetResult((job, DateTimeOffset.UtcNow));
+            return Task.CompletedTask;
+        }
+    }
+
     /// <summary>Records every run, and whether two runs of one job ever overlapped.</summary>
     public sealed class RecordingHandler(RecordingHandler.Log log) : IJobHandler<RecordingHandler.Args>
     {

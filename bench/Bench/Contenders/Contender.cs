@@ -33,8 +33,12 @@ internal abstract class Contender(BenchEnvironment env)
     /// <summary>Runs this contender's producer process at <paramref name="rate"/> jobs/s for <paramref name="seconds"/>.</summary>
     public abstract Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken);
 
-    /// <summary>Enqueue-to-start latencies (ms) of jobs created in [from, to) (Unix ms), after the workers stopped.</summary>
-    public virtual async Task<List<double>> StartLatenciesAsync(BenchDatabase db, IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Enqueue-to-start latencies (ms) of jobs created in [from, to) (Unix ms), after the workers
+    /// stopped: from each worker's file of "created started" lines (Unix ms), which every
+    /// contender's handler writes at its first line, so all are timed alike.
+    /// </summary>
+    public static async Task<List<double>> StartLatenciesAsync(IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken)
     {
         var latencies = new List<double>();
         foreach (var file in latencyFiles.Where(File.Exists))
@@ -42,7 +46,9 @@ internal abstract class Contender(BenchEnvironment env)
             foreach (var line in await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false))
             {
                 var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length == 2 && long.TryParse(parts[0], out var created) && long.TryParse(parts[1], out var started)
+                if (parts.Length == 2
+                    && double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var created)
+                    && double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var started)
                     && created >= fromUnixMs && created < toUnixMs)
                 {
                     latencies.Add(started - created);

@@ -78,6 +78,8 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["Logging__LogLevel__Default"] = "Warning",
             ["OTEL_SERVICE_NAME"] = $"bench-worker-{index}",
+            // The noop handler's first line notes its start, as the peers' handlers do (see JobStartLog).
+            ["Jobs__DiagnosticStartsFile"] = latencyFile,
         }, LogFile($"worker{index}"));
 
     public override Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken) =>
@@ -119,7 +121,4 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
             ["jobs_per_s_first_90_percent"] = 0.9 * reader.GetInt64(2) / seconds,
         };
     }
-
-    public override Task<List<double>> StartLatenciesAsync(BenchDatabase db, IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken) =>
-        db.DoublesAsync(BenchSql.OursStartLatencies, cancellationToken, (double)fromUnixMs, (double)toUnixMs);
 }

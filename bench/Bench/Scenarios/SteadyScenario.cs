@@ -58,7 +58,7 @@ internal sealed class SteadyScenario(BenchEnvironment env, BenchPlan plan, Resul
         var sustained = 0;
         foreach (var (rate, from, to, producer) in windows)
         {
-            var latencies = await contender.StartLatenciesAsync(db, [latencyFile], from, to, cancellationToken).ConfigureAwait(false);
+            var latencies = await Contender.StartLatenciesAsync([latencyFile], from, to, cancellationToken).ConfigureAwait(false);
             var p99 = Stats.Percentile(latencies, 99);
             results.Add("steady", contender.Name, $"p50_ms_at_{rate}", Stats.Percentile(latencies, 50), "ms");
             results.Add("steady", contender.Name, $"p95_ms_at_{rate}", Stats.Percentile(latencies, 95), "ms");

@@ -24,14 +24,6 @@ SELECT EXISTS (SELECT 1 FROM hangfire.jobqueue)::int;
 -- before $1, Unix ms, was an earlier worker's).
 SELECT count(*) FROM jobs.kind WHERE kind = 'noop' AND last_seen_at >= to_timestamp($1 / 1000.0);
 
--- name: OursStartLatencies
--- Enqueue-to-start of every job created in the window, on the database clock.
-SELECT extract(epoch FROM attempted_at - created_at) * 1000
-FROM jobs.job_all
-WHERE created_at >= to_timestamp($1 / 1000.0)
-  AND created_at < to_timestamp($2 / 1000.0)
-  AND attempted_at IS NOT NULL;
-
 -- name: SeedFinalizedJobs
 -- History: $1 completed jobs, as a busy system leaves them behind between prunes (in the
 -- history table, where the engine moves each job as it finishes).
