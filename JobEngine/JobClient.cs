@@ -20,10 +20,27 @@ public sealed partial class JobClient(NpgsqlDataSource dataSource)
     public async Task<EnqueueResult> EnqueueAsync(NewJob job, NpgsqlTransaction transaction, CancellationToken cancellationToken = default) =>
         (await EnqueueManyAsync([job], transaction, cancellationToken).ConfigureAwait(false))[0];
 
-    /// <summary>Enqueues many jobs in one round trip and one transaction: all or none.</summary>
+    /// <summary>Enqueues many jobs in one transaction: all or none, in one round trip when no job carries an idempotency key.</summary>
     /// <returns>One result per job, in the order given.</returns>
-    public Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default) =>
-        InTransactionAsync(transaction => EnqueueManyAsync(jobs, transaction, cancellationToken), cancellationToken);
+    /// <exception cref="ArgumentException">A job is invalid; the message names the job and field.</exception>
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (jobs.Any(j => j.IdempotencyKey is not null))
+        {
+            // A key held by a live job is looked up after the insert, in the insert's transaction.
+            return await InTransactionAsync(transaction => EnqueueManyAsync(jobs, transaction, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+
+        ThrowIfInvalid(jobs);
+        // Without keys the insert is the whole enqueue, and a statement sent alone commits in its own
+        // round trip. A COMMIT of its own added a round trip to every job's wait: the wait is counted
+        // from the insert's now(), and no Worker sees the job before the commit.
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var inserted = await InsertJobsAsync(jobs, connection, transaction: null, cancellationToken).ConfigureAwait(false);
+        return [.. inserted.Select(job => new EnqueueResult(job, Existing: false))];
+    }
 
     /// <summary>Enqueues many jobs inside the caller's transaction, in one round trip.</summary>
     /// <returns>One result per job, in the order given.</returns>
@@ -34,25 +51,30 @@ public sealed partial class JobClient(NpgsqlDataSource dataSource)
         ArgumentNullException.ThrowIfNull(transaction);
         ThrowIfInvalid(jobs);
 
-        var connection = ConnectionOf(transaction);
+        var inserted = await InsertJobsAsync(jobs, ConnectionOf(transaction), transaction, cancellationToken).ConfigureAwait(false);
+        return await MatchToRequestsAsync(jobs, inserted, transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    // InsertJobs: the jobs inserted, in the order given (a job whose key a live job holds is skipped).
+    private static async Task<List<JobRecord>> InsertJobsAsync(
+        IReadOnlyList<NewJob> jobs, NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
         var traceParent = CurrentTraceParent();
         var inserted = new List<JobRecord>(jobs.Count);
         var command = new NpgsqlCommand(JobSql.InsertJobs, connection, transaction);
-        await using (command.ConfigureAwait(false))
+        await using var commandScope = command.ConfigureAwait(false);
+        AddJobArrays(command, jobs);
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            AddJobArrays(command, jobs);
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.IdempotencyKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new() { Value = jobs.Select(_ => traceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new() { Value = jobs.Select(j => j.CreatedBy).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using var readerScope = reader.ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                inserted.Add(JobRecord.Read(reader));
-            }
+            inserted.Add(JobRecord.Read(reader));
         }
 
-        return await MatchToRequestsAsync(jobs, inserted, transaction, cancellationToken).ConfigureAwait(false);
+        return inserted;
     }
 
     /// <summary>Enqueues a workflow in its own transaction: every step or none.</summary>

@@ -41,6 +41,31 @@ public sealed class EnqueueTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task An_enqueue_without_idempotency_keys_commits_in_its_one_round_trip()
+    {
+        // Counted by the server: a BEGIN and COMMIT of its own would add a round trip to every job's
+        // wait for a Worker. A keyed enqueue still takes a transaction (its lookup follows the
+        // insert), which shows the count sees them.
+        const string TransactionStatements = """
+            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND userid = 'jobs_app'::regrole
+              AND (query ILIKE 'BEGIN%' OR query ILIKE 'COMMIT%')
+            """;
+        var before = await _db.ScalarAsync<long>(TransactionStatements);
+
+        var results = await _client.EnqueueManyAsync([new NewJob("noop") { Queue = "q-one-trip" }, new NewJob("noop") { Queue = "q-one-trip" }]);
+        var afterKeyless = await _db.ScalarAsync<long>(TransactionStatements);
+        await _client.EnqueueAsync(new NewJob("noop") { Queue = "q-one-trip", IdempotencyKey = "one-trip" });
+        var afterKeyed = await _db.ScalarAsync<long>(TransactionStatements);
+
+        Assert.Equal(2, results.Count);
+        Assert.Equal(2, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-one-trip' AND idempotency_key IS NULL"));
+        Assert.Equal(before, afterKeyless);
+        Assert.True(afterKeyed > afterKeyless, $"a keyed enqueue's transaction should be counted: {afterKeyless} -> {afterKeyed}");
+    }
+
+    [Fact]
     public async Task A_future_run_at_makes_the_job_scheduled()
     {
         var result = await _client.EnqueueAsync(new NewJob("noop") { RunAt = DateTimeOffset.UtcNow.AddHours(1), Queue = "q-sched" });
