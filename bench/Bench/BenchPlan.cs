@@ -22,6 +22,12 @@ internal sealed record BenchPlan(
     /// <summary>Latencies of the first second of each steady rate are left out: the producer and worker settle.</summary>
     public double WarmupSeconds => Quick ? 0.5 : 1;
 
+    /// <summary>
+    /// Each steady worker first runs this long at the first rate, reported apart (the cold start): a
+    /// fresh process compiles its code as it first runs it, for seconds after it says it is ready.
+    /// </summary>
+    public double ColdStartSeconds => Quick ? 1 : 5;
+
     /// <summary>How often a drain checks whether any job is left.</summary>
     public static TimeSpan DrainPoll => TimeSpan.FromMilliseconds(50);
 

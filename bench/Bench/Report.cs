@@ -63,6 +63,7 @@ internal static class Report
             Ratio($"steady p99 ms at {rate}/s", "steady", $"p99_ms_at_{rate}", false);
         }
 
+        Ratio($"cold start p99 ms at {plan.SteadyRates[0]}/s (a fresh worker's first seconds)", "steady", $"cold_start_p99_ms_at_{plan.SteadyRates[0]}", false);
         Ratio("highest steady rate with p99 < 100 ms", "steady", "max_sustained_rate", true);
         Ratio("worker peak RSS MB (drain)", "drain", "peak_rss_mb", false);
         Line();
