@@ -14,6 +14,7 @@ namespace JobEngine.Tests;
 /// fires before it is sealed; the finishing paths of the Worker, the rescuer and cancel all count,
 /// with or without history; a retried job counts once.
 /// </summary>
+[Collection(WorkflowMachineryCollection.Name)]
 public sealed class BatchTests : IClassFixture<TestDatabase>
 {
     private readonly TestDatabase _db;

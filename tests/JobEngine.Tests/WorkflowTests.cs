@@ -11,6 +11,7 @@ namespace JobEngine.Tests;
 /// completed, exactly once; a failed dependency cancels its dependents (or they run anyway); cancel
 /// and retry reach down the chain; the whole workflow is written all or none; the count tables stay exact.
 /// </summary>
+[Collection(WorkflowMachineryCollection.Name)]
 public sealed class WorkflowTests : IClassFixture<TestDatabase>
 {
     private readonly TestDatabase _db;
@@ -309,7 +310,8 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task The_workflow_metrics_count_workflows_and_steps_enqueued_steps_released_and_steps_cancelled()
     {
-        // Only this class enqueues workflows in this process, and its tests run one at a time.
+        // Only this class and BatchTests (whose fired callbacks count as released steps) use the
+        // workflow machinery in this process; they share a collection, so one test runs at a time.
         var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
