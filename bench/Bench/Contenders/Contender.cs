@@ -34,29 +34,29 @@ internal abstract class Contender(BenchEnvironment env)
     public abstract Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Enqueue-to-start latencies (ms) of jobs created in [from, to) (Unix ms), after the workers
-    /// stopped: from each worker's file of "created started" lines (Unix ms), which every
-    /// contender's handler writes at its first line, so all are timed alike.
+    /// A worker's starts from its file of "created started" lines (Unix ms), read after it stopped:
+    /// every contender's handler notes them at its first line, so all are timed alike. No file, no starts.
     /// </summary>
-    public static async Task<List<double>> StartLatenciesAsync(IEnumerable<string> latencyFiles, long fromUnixMs, long toUnixMs, CancellationToken cancellationToken)
+    public static async Task<List<(double Created, double Started)>> ReadStartsAsync(string latencyFile, CancellationToken cancellationToken)
     {
-        var latencies = new List<double>();
-        foreach (var file in latencyFiles.Where(File.Exists))
+        var starts = new List<(double Created, double Started)>();
+        if (!File.Exists(latencyFile))
         {
-            foreach (var line in await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false))
+            return starts;
+        }
+
+        foreach (var line in await File.ReadAllLinesAsync(latencyFile, cancellationToken).ConfigureAwait(false))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2
+                && double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var created)
+                && double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var started))
             {
-                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length == 2
-                    && double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var created)
-                    && double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var started)
-                    && created >= fromUnixMs && created < toUnixMs)
-                {
-                    latencies.Add(started - created);
-                }
+                starts.Add((created, started));
             }
         }
 
-        return latencies;
+        return starts;
     }
 
     /// <summary>Marks where a drain's jobs start, for <see cref="DiagnoseDrainAsync"/>.</summary>

@@ -61,14 +61,15 @@ internal sealed class SteadyScenario(BenchEnvironment env, BenchPlan plan, Resul
             await worker.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
 
-        var coldLatencies = await Contender.StartLatenciesAsync([latencyFile], coldStart.From, coldStart.To, cancellationToken).ConfigureAwait(false);
+        var starts = await Contender.ReadStartsAsync(latencyFile, cancellationToken).ConfigureAwait(false);
+        var coldLatencies = StartLatencies(starts, coldStart.From, coldStart.To);
         results.Add("steady", contender.Name, $"cold_start_p50_ms_at_{plan.SteadyRates[0]}", Stats.Percentile(coldLatencies, 50), "ms");
         results.Add("steady", contender.Name, $"cold_start_p99_ms_at_{plan.SteadyRates[0]}", Stats.Percentile(coldLatencies, 99), "ms");
         results.Add("steady", contender.Name, $"cold_start_max_ms_at_{plan.SteadyRates[0]}", coldLatencies.Count == 0 ? double.NaN : coldLatencies.Max(), "ms");
         var sustained = 0;
         foreach (var (rate, from, to, producer) in windows)
         {
-            var latencies = await Contender.StartLatenciesAsync([latencyFile], from, to, cancellationToken).ConfigureAwait(false);
+            var latencies = StartLatencies(starts, from, to);
             var p99 = Stats.Percentile(latencies, 99);
             results.Add("steady", contender.Name, $"p50_ms_at_{rate}", Stats.Percentile(latencies, 50), "ms");
             results.Add("steady", contender.Name, $"p95_ms_at_{rate}", Stats.Percentile(latencies, 95), "ms");
@@ -83,6 +84,10 @@ internal sealed class SteadyScenario(BenchEnvironment env, BenchPlan plan, Resul
         results.Add("steady", contender.Name, "max_sustained_rate", sustained, "jobs/s");
         results.Add("steady", contender.Name, "peak_rss_mb", rss, "MB");
     }
+
+    /// <summary>Enqueue-to-start latencies (ms) of the jobs created in [from, to) (Unix ms).</summary>
+    private static List<double> StartLatencies(List<(double Created, double Started)> starts, long from, long to) =>
+        [.. starts.Where(s => s.Created >= from && s.Created < to).Select(s => s.Started - s.Created)];
 
     /// <summary>Waits (bounded) for the backlog to clear before the next rate; false when it does not.</summary>
     private static async Task<bool> CatchUpAsync(BenchDatabase db, Contender contender, TimeSpan limit, CancellationToken cancellationToken)
