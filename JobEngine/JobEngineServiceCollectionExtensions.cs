@@ -37,7 +37,11 @@ public static class JobEngineServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The worker runtime as a hosted service, configured from <paramref name="configuration"/> (the <c>Jobs:Worker</c> section).</summary>
+    /// <summary>
+    /// The worker runtime as a hosted service, configured from <paramref name="configuration"/> (the
+    /// <c>Jobs:Worker</c> section), with the <c>worker-registration</c> health check: unhealthy until
+    /// the worker has registered its kinds.
+    /// </summary>
     public static IServiceCollection AddJobWorker(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<JobWorkerOptions>().Bind(configuration);
@@ -49,6 +53,8 @@ public static class JobEngineServiceCollectionExtensions
         services.TryAddSingleton<JobRescuer>();
         services.TryAddSingleton<JobPruner>();
         services.TryAddSingleton<JobScheduler>();
+        services.TryAddSingleton<WorkerRegistration>();
+        services.AddHealthChecks().AddCheck<Health.WorkerRegistrationHealthCheck>("worker-registration");
         services.AddHostedService<JobWorkerService>();
         return services;
     }

@@ -25,6 +25,7 @@ public sealed class JobWorkerService(
     JobRescuer rescuer,
     JobPruner pruner,
     JobScheduler scheduler,
+    WorkerRegistration registration,
     IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory) : BackgroundService
 {
@@ -40,7 +41,21 @@ public sealed class JobWorkerService(
             throw new OptionsValidationException(nameof(JobWorkerOptions), typeof(JobWorkerOptions), problems);
         }
 
-        var limited = await RegisterAsync(stoppingToken).ConfigureAwait(false);
+        HashSet<string> limited;
+        try
+        {
+            limited = await RegisterAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The first heartbeat may have committed before the stop landed: leaving its row would
+            // keep this worker counted as alive, holding its kinds, until the rescuers forget it.
+            await RemoveWorkerAsync().ConfigureAwait(false);
+            _logger.LogInformation("Worker {WorkerId} stopped while registering.", settings.WorkerId);
+            return;
+        }
+
+        registration.MarkRegistered();
         var producers = settings.Queues.Select(q => new JobProducer(
             q.Key, q.Value, limited.Contains(q.Key), dataSource, settings, handlers, runningJobs, completer, scopes,
             loggerFactory.CreateLogger($"{typeof(JobProducer).FullName}[{q.Key}]"))).ToList();

@@ -176,6 +176,12 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
         return (await response.BodyAsync()).GetProperty("id").GetInt64();
     }
 
+    private async Task SetQueuePausedAsync(string queue, bool paused)
+    {
+        var response = await fixture.Admin.PostAsync($"/queues/{queue}/{(paused ? "pause" : "resume")}", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     private async Task<JsonElement> EnqueueWorkflowAsync(string json)
     {
         var response = await fixture.Admin.PostAsync("/workflows", Http.Json(json));
@@ -396,9 +402,11 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
     [Fact]
     public async Task The_workflows_view_lists_workflows_with_progress_follows_one_to_completion_and_cancels_another()
     {
-        // One the fixture's Worker runs (each step sleeps, so the page sees it move), one nobody runs.
+        // One the fixture's Worker runs once its queue is resumed (so the page sees it in progress
+        // however slowly the browser opens), one nobody runs.
+        await SetQueuePausedAsync("q-admin", paused: true);
         var runs = (await EnqueueWorkflowAsync("""
-            {"name":"admin-runs","steps":[{"name":"first","kind":"sleep","queue":"q-admin","args":{"ms":3000}},
+            {"name":"admin-runs","steps":[{"name":"first","kind":"sleep","queue":"q-admin","args":{"ms":500}},
                                           {"name":"second","kind":"sleep","queue":"q-admin","args":{"ms":500},"dependsOn":["first"]}]}
             """)).GetProperty("id").GetInt64();
         var waits = await EnqueueWorkflowAsync("""
@@ -410,11 +418,20 @@ public sealed class AdminPageTests(BrowserFixture fixture) : IClassFixture<Brows
 
         // The running one, opened by its link first: the page follows it to the end without a reload.
         var errors = new List<string>();
-        var page = await OpenAdminAsync(errors, $"#/workflows/{runs}");
-        await page.Locator("#workflow-steps tr[data-step='second']").WaitForAsync();
-        await page.EvaluateAsync("() => window.sameDocument = true");
-        Assert.Equal("in progress", await page.Locator("#workflow-state").TextContentAsync());
-        Assert.Equal("first", await page.Locator("#workflow-steps tr[data-step='second'] td[data-field='dependsOn']").TextContentAsync());
+        IPage page;
+        try
+        {
+            page = await OpenAdminAsync(errors, $"#/workflows/{runs}");
+            await page.Locator("#workflow-steps tr[data-step='second']").WaitForAsync();
+            await page.EvaluateAsync("() => window.sameDocument = true");
+            Assert.Equal("in progress", await page.Locator("#workflow-state").TextContentAsync());
+            Assert.Equal("first", await page.Locator("#workflow-steps tr[data-step='second'] td[data-field='dependsOn']").TextContentAsync());
+        }
+        finally
+        {
+            await SetQueuePausedAsync("q-admin", paused: false);
+        }
+
         await page.Locator("#workflow-state", new() { HasTextString = "finished" }).WaitForAsync(new() { Timeout = 30_000 });
         Assert.Equal(["completed", "completed"], await page.Locator("#workflow-steps td[data-field='state']").AllTextContentsAsync());
         Assert.StartsWith("2 of 2 steps finished (completed 2)", await page.Locator("#workflow-progress").TextContentAsync(), StringComparison.Ordinal);

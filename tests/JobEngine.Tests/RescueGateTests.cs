@@ -1,4 +1,6 @@
 using JobEngine.Running;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -53,11 +55,40 @@ public sealed class RescueGateTests : IClassFixture<TestDatabase>
             await Eventually.WaitForAsync(
                 () => _db.ScalarAsync<string>("SELECT coalesce(max(queues::text), '') FROM jobs.worker WHERE worker_id = 'heartbeat-worker' AND heartbeat_at > now() - lease_ms * interval '1 millisecond'"),
                 queues => queues == $"{{{Queue}}}", "the worker's heartbeat row with its queue");
+            await Eventually.WaitForAsync(() => RegistrationHealthAsync(worker), h => h == HealthStatus.Healthy, "the worker healthy once registered");
             await worker.StopAsync();
         }
 
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'heartbeat-worker'"));
     }
+
+    [Fact]
+    public async Task A_registering_worker_reports_unhealthy_and_when_stopped_removes_the_row_its_first_heartbeat_wrote()
+    {
+        // The queue limits are read after the first heartbeat commits; holding their table keeps the
+        // worker inside registration while it is stopped.
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockLimits = new Npgsql.NpgsqlCommand("LOCK TABLE jobs.queue_limit IN ACCESS EXCLUSIVE MODE", connection, transaction))
+        {
+            await lockLimits.ExecuteNonQueryAsync();
+        }
+
+        await using (var worker = await TestWorker.StartAsync(_db, new() { ["WorkerId"] = "registering-worker", [$"Queues:{Queue}"] = "2" }))
+        {
+            await Eventually.WaitForAsync(
+                () => _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'registering-worker'"),
+                rows => rows == 1, "the first heartbeat's row");
+            Assert.Equal(HealthStatus.Unhealthy, await RegistrationHealthAsync(worker));
+            await worker.StopAsync();
+        }
+
+        await transaction.RollbackAsync();
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.worker WHERE worker_id = 'registering-worker'"));
+    }
+
+    private static async Task<HealthStatus> RegistrationHealthAsync(TestWorker worker) =>
+        (await worker.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(c => c.Name == "worker-registration")).Status;
 
     private Task<long> InsertExpiredRunningJobAsync() => _db.ScalarAsync<long>(
         """
