@@ -37,12 +37,13 @@ if [ ! -x "$COUNTERS" ]; then
 fi
 [ -x "$COUNTERS" ] && export BENCH_DOTNET_COUNTERS="$COUNTERS"
 
-say "building Worker, Migrator and bench/Bench (Release)"
-dotnet build Worker/Worker.csproj -c Release --verbosity quiet -nologo
+# The Worker runs as users deploy it: published, so precompiled (ReadyToRun, Worker/Worker.csproj).
+say "publishing the Worker, building Migrator and bench/Bench (Release)"
+dotnet publish Worker/Worker.csproj -c Release -o Worker/bin/Release/published --verbosity quiet -nologo
 dotnet build Migrator/Migrator.csproj -c Release --verbosity quiet -nologo
 dotnet build bench/Bench/Bench.csproj -c Release --verbosity quiet -nologo
 
-export BENCH_WORKER_DIR="$ROOT/Worker/bin/Release/net10.0"
+export BENCH_WORKER_DIR="$ROOT/Worker/bin/Release/published"
 export BENCH_MIGRATOR_DIR="$ROOT/Migrator/bin/Release/net10.0"
 export BENCH_PEERS_DIR="$ROOT/bench/peers"
 export BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}

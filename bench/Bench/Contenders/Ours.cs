@@ -4,7 +4,7 @@ using Npgsql;
 namespace Bench.Contenders;
 
 /// <summary>
-/// Why it exists: our engine as users run it: the Release Worker.dll as its own process (noop kind
+/// Why it exists: our engine as users run it: the published Worker.dll (Release, ReadyToRun) as its own process (noop kind
 /// from Jobs:DiagnosticKinds, connected as the least-privileged jobs_app role), the schema from the
 /// real Migrator, jobs enqueued in bulk through <see cref="JobClient.EnqueueManyAsync(IReadOnlyList{NewJob}, CancellationToken)"/>.
 /// </summary>
@@ -32,7 +32,7 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
 
     public override string Settings =>
         (keepsHistory ? "" : "as ours, with Jobs__Worker__RetentionPeriod=00:00:00 (no history: finished jobs are deleted); ") +
-        $"Worker.dll (Release): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on; jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
+        $"Worker.dll (published: Release, ReadyToRun): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on; jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
 
     public override string AnyLeftSql => BenchSql.AnyLeftOurs;
 
