@@ -38,6 +38,7 @@ public sealed class WholeStackTests
         await Eventually.WaitForAsync(() => StatusOfAsync(http, new Uri(api, "/health"), stack), s => s.StartsWith("200", StringComparison.Ordinal) && s.Contains("Healthy", StringComparison.Ordinal), "the Api healthy", TimeSpan.FromSeconds(600));
 
         // Each Worker replica answers at its own address (its ASPNETCORE_URLS), not only through the proxy.
+        // Healthy means registered (the worker-registration check), so the Api then accepts the kind.
         var workerProcesses = await Eventually.WaitForAsync(() => Task.FromResult(ServiceProcesses(stack, "Worker")), w => w.Count == 2, "two Worker processes", TimeSpan.FromSeconds(300));
         foreach (var worker in workerProcesses)
         {
