@@ -71,6 +71,9 @@ public sealed class WorkerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public static WorkerProcess Start(TestDatabase db, Dictionary<string, string> environment, TextWriter? log = null) =>
         Start(db.AppConnectionString, environment, log);
 
