@@ -122,8 +122,9 @@ public sealed partial class JobClient
         return ids;
     }
 
-    // SealBatch, then (its own statement, whose snapshot sees the seal) ReleaseBatchCallback when this
-    // call sealed the batch. Returns 1 when the callback fired, else 0.
+    // SealBatch, then (its own statement, whose snapshot sees the seal) ReleaseBatchCallback and
+    // SelectCallbackFired in one round trip when this call sealed the batch. Returns 1 when the
+    // callback fired, else 0.
     private static async Task<int> SealAsync(long batchId, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var command = new NpgsqlCommand(JobSql.SealBatch, ConnectionOf(transaction), transaction);
@@ -134,10 +135,20 @@ public sealed partial class JobClient
             return 0;
         }
 
-        var release = new NpgsqlCommand(JobSql.ReleaseBatchCallback, ConnectionOf(transaction), transaction);
+        var release = new NpgsqlBatch(ConnectionOf(transaction), transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(JobSql.ReleaseBatchCallback) { Parameters = { new() { Value = callbackId } } },
+                new NpgsqlBatchCommand(JobSql.SelectCallbackFired) { Parameters = { new() { Value = callbackId } } },
+            },
+        };
         await using var releaseScope = release.ConfigureAwait(false);
-        release.Parameters.Add(new() { Value = callbackId });
-        return (int)(await release.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        var reader = await release.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return reader.GetBoolean(reader.GetOrdinal("fired")) ? 1 : 0;
     }
 
     private static async Task<BatchRecord?> SelectBatchAsync(long batchId, NpgsqlTransaction transaction, CancellationToken cancellationToken)

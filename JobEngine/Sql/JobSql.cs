@@ -39,6 +39,7 @@ internal static class JobSql
     public static readonly string AddBatchJobs = Queries.Get(nameof(AddBatchJobs));
     public static readonly string SealBatch = Queries.Get(nameof(SealBatch));
     public static readonly string ReleaseBatchCallback = Queries.Get(nameof(ReleaseBatchCallback));
+    public static readonly string SelectCallbackFired = Queries.Get(nameof(SelectCallbackFired));
     public static readonly string SelectBatch = Queries.Get(nameof(SelectBatch));
     public static readonly string RegisterKinds = Queries.Get(nameof(RegisterKinds));
 }

@@ -814,7 +814,13 @@ RETURNING p.id AS callback_id;
 -- name: ReleaseBatchCallback
 -- After SealBatch, in the next statement (its snapshot sees the seal): the callback $1 enters
 -- jobs.job with its batch's counts when nothing is left to wait for (an empty batch fires at once).
-SELECT jobs.release_pending(ARRAY[$1::bigint]) AS released;
+-- (jobs.release_pending counts workflow steps, which a callback is not: see SelectCallbackFired.)
+SELECT jobs.release_pending(ARRAY[$1::bigint]);
+
+-- name: SelectCallbackFired
+-- After ReleaseBatchCallback, in the next statement (its snapshot sees the release): whether the
+-- callback $1 entered jobs.job, that is, fired.
+SELECT EXISTS (SELECT 1 FROM jobs.job WHERE id = $1) AS fired;
 
 -- name: SelectBatch
 -- Batch $1 with its counts and its callback's state wherever the callback is (one statement, one

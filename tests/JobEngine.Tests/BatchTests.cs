@@ -31,6 +31,7 @@ public sealed class BatchTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task The_callback_runs_once_after_every_job_with_the_counts_of_completed_discarded_and_cancelled()
     {
+        using var counters = new WorkflowCounters();
         var log = new BatchLog();
         await using var worker = await StartWorkerAsync("b-counts", log);
         var jobs = new List<NewJob>();
@@ -48,6 +49,8 @@ public sealed class BatchTests : IClassFixture<TestDatabase>
         Assert.Equal(new BatchOutcome(batch.BatchId, 8, 5, 2, 1), log.Single("counts"));
         Assert.Equal(JobState.Completed, done.CallbackState);
         Assert.Equal((8, 5, 2, 1, BatchState.Fired), (done.Total, done.Completed, done.Discarded, done.Cancelled, done.State));
+        // A fired callback is not a workflow step.
+        Assert.Equal(0, counters["job.workflow.steps.released"]);
         var callbackStarted = await _db.ScalarAsync<DateTime>("SELECT attempted_at FROM jobs.job_history WHERE id = $1", batch.CallbackJobId);
         var lastJob = await _db.ScalarAsync<DateTime>("SELECT max(finalized_at) FROM jobs.job_history WHERE id = ANY ($1)", batch.JobIds.ToArray());
         Assert.True(lastJob <= callbackStarted, $"the callback started at {callbackStarted:O}, before the last job finished at {lastJob:O}");

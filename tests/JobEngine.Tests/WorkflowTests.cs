@@ -310,23 +310,7 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task The_workflow_metrics_count_workflows_and_steps_enqueued_steps_released_and_steps_cancelled()
     {
-        // Only this class and BatchTests (whose fired callbacks count as released steps) use the
-        // workflow machinery in this process; they share a collection, so one test runs at a time.
-        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == JobEngine.Telemetry.JobTelemetry.Name && instrument.Name.StartsWith("job.workflow.", StringComparison.Ordinal))
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            var reason = tags.ToArray().Where(t => t.Key == "job.workflow.cancel_reason").Select(t => "/" + t.Value).FirstOrDefault();
-            counted.AddOrUpdate(instrument.Name + reason, value, (_, sum) => sum + value);
-        });
-        listener.Start();
+        using var counted = new WorkflowCounters();
         var log = new StepHandler.Log();
         await using var worker = await StartWorkerAsync("wf-metrics", log);
 
@@ -337,11 +321,11 @@ public sealed class WorkflowTests : IClassFixture<TestDatabase>
         await _client.CancelWorkflowAsync(idle.WorkflowId);
         await _client.CancelWorkflowAsync(idle.WorkflowId);
 
-        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.enqueued"));
-        Assert.Equal(6, counted.GetValueOrDefault("job.workflow.steps.enqueued"));
-        Assert.Equal(2, counted.GetValueOrDefault("job.workflow.steps.released"));
-        Assert.Equal(1, counted.GetValueOrDefault("job.workflow.cancelled"));
-        Assert.Equal(3, counted.GetValueOrDefault("job.workflow.steps.cancelled/" + JobEngine.Telemetry.JobTelemetry.WorkflowCancelledReason));
+        Assert.Equal(2, counted["job.workflow.enqueued"]);
+        Assert.Equal(6, counted["job.workflow.steps.enqueued"]);
+        Assert.Equal(2, counted["job.workflow.steps.released"]);
+        Assert.Equal(1, counted["job.workflow.cancelled"]);
+        Assert.Equal(3, counted["job.workflow.steps.cancelled/" + JobEngine.Telemetry.JobTelemetry.WorkflowCancelledReason]);
     }
 
     [Fact]
