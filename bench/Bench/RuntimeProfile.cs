@@ -25,8 +25,13 @@ internal sealed class RuntimeProfile(ChildProcess collector, string csvFile)
         _ => "per job",
     };
 
-    /// <summary>Starts sampling process <paramref name="pid"/>; null when BENCH_DOTNET_COUNTERS names no tool.</summary>
-    public static RuntimeProfile? Attach(int pid, string csvFile)
+    /// <summary>
+    /// Starts sampling process <paramref name="pid"/> and returns once the session runs; null when
+    /// BENCH_DOTNET_COUNTERS names no tool or the session did not start. Attach only to a process
+    /// that has finished starting: a counter session opened while the runtime initializes can
+    /// deadlock it (dotnet/runtime#119014; a Worker once never registered in the quick benchmark).
+    /// </summary>
+    public static async Task<RuntimeProfile?> AttachAsync(int pid, string csvFile, CancellationToken cancellationToken)
     {
         if (Environment.GetEnvironmentVariable("BENCH_DOTNET_COUNTERS") is not { Length: > 0 } tool || !File.Exists(tool))
         {
@@ -37,6 +42,19 @@ internal sealed class RuntimeProfile(ChildProcess collector, string csvFile)
         var collector = ChildProcess.Start(tool,
             ["collect", "-p", pid.ToString(Inv), "--format", "csv", "-o", csvFile, "--refresh-interval", "1", "--counters", "System.Runtime"],
             Path.GetDirectoryName(csvFile)!, new Dictionary<string, string>(), csvFile + ".log");
+        try
+        {
+            // The CSV is written when the collector stops; its console says when the session started.
+            await Poll.UntilAsync(() => Task.FromResult(collector.Lines.Any(l => l.StartsWith("Starting a counter session", StringComparison.Ordinal))),
+                TimeSpan.FromSeconds(15), "dotnet-counters to start its session", cancellationToken, collector).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            Console.WriteLine($"[bench] no runtime counters this run: {e.Message}");
+            collector.Dispose();
+            return null;
+        }
+
         return new RuntimeProfile(collector, csvFile);
     }
 

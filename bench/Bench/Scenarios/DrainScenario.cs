@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Bench.Contenders;
+using JobEngine.Queues;
 
 namespace Bench.Scenarios;
 
@@ -38,12 +39,25 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             // production table is for long. Every contender's tables, the same way.
             await db.ExecuteAsync("ANALYZE", cancellationToken).ConfigureAwait(false);
             var before = await StatementProfile.SnapshotAsync(db, cancellationToken).ConfigureAwait(false);
+            if (profileRuntime)
+            {
+                // The profiled Worker starts with its queue paused, so that the counters can attach
+                // after its start (see RuntimeProfile.AttachAsync) and still see the whole drain.
+                await new QueuePauses(db.OwnerSource).PauseAsync("default", "bench", cancellationToken).ConfigureAwait(false);
+            }
+
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
-            var runtime = profileRuntime ? RuntimeProfile.Attach(workers[0].Id, Path.Combine(env.WorkDir, $"{contender.Name}-counters.csv")) : null;
+            RuntimeProfile? runtime = null;
             try
             {
                 var clock = Stopwatch.StartNew();
                 await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
+                if (profileRuntime)
+                {
+                    runtime = await RuntimeProfile.AttachAsync(workers[0].Id, Path.Combine(env.WorkDir, $"{contender.Name}-counters.csv"), cancellationToken).ConfigureAwait(false);
+                    await new QueuePauses(db.OwnerSource).ResumeAsync("default", cancellationToken).ConfigureAwait(false);
+                }
+
                 var ready = clock.Elapsed;
                 var readyAt = DateTime.Now;
                 var (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)), CpuTime.OfPostgres());
