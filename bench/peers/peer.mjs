@@ -10,6 +10,8 @@
 // BENCH_DATABASE_URL is the database. Settings are each peer's documented throughput knobs
 // (see /work/shared/peers.md and the report); the first line a worker prints is its settings.
 import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 
 const [peer, command, ...rest] = process.argv.slice(2);
 const connectionString = process.env.BENCH_DATABASE_URL;
@@ -22,16 +24,33 @@ const QUEUE = 'noop';
 const ENQUEUE_BATCH = 5000;
 
 // Per-job start latency (handler entry minus the job's creation time), kept in memory and written
-// once at shutdown so that recording it costs the handler nothing but an array push.
+// once at shutdown so that recording it costs the handler nothing but an array push. Both instants
+// keep their fraction of a millisecond, as ours do: a Date holds whole milliseconds (node-postgres
+// truncates created_at's microseconds, Date.now() truncates the clock), and latencies of a few ms
+// rounded to whole ones made a median of, say, 3.4 ms read as 3.
+const parseTimestamptz = pg.types.getTypeParser(1184);
+pg.types.setTypeParser(1184, (text) => {
+  const date = parseTimestamptz(text);
+  const fraction = /\.(\d+)/.exec(text);
+  if (date instanceof Date && fraction) {
+    const ms = Number(`0.${fraction[1]}`) * 1000;
+    date.benchSubMs = ms - Math.floor(ms);
+  }
+  return date;
+});
+const nowMs = () => performance.timeOrigin + performance.now();
 const starts = [];
 function recordStart(createdAt) {
-  starts.push(createdAt.getTime(), Date.now());
+  starts.push(createdAt.getTime() + (createdAt.benchSubMs ?? 0), nowMs());
 }
 function writeStarts() {
   const file = process.env.BENCH_LATENCY_FILE;
   if (!file) return;
   const lines = [];
-  for (let i = 0; i < starts.length; i += 2) lines.push(`${starts[i]} ${starts[i + 1]}`);
+  for (let i = 0; i < starts.length; i += 2) lines.push(`${starts[i].toFixed(3)} ${starts[i + 1].toFixed(3)}`);
+  // The start instants come from the monotonic clock anchored once at process start; a step of the
+  // wall clock since would shift them all. Say how far the two clocks ended apart (under 1 ms: none).
+  console.error(`start clock vs wall clock at exit: ${(nowMs() - Date.now()).toFixed(3)} ms`);
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
