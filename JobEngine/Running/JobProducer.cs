@@ -94,8 +94,9 @@ internal sealed class JobProducer(
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection);
         await using var batchScope = batch.ConfigureAwait(false);
-        // Three statements in one implicit transaction: the queue's claim lock, the claim with a fresh
-        // snapshot, then the next due time (its own snapshot, which sees the claim).
+        // Four statements in one implicit transaction: the plans' settings, the queue's claim lock, the
+        // claim with a fresh snapshot, then the next due time (its own snapshot, which sees the claim).
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.PlanClaimsOnceForThisTransaction));
         var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
         lockQueue.Parameters.Add(new() { Value = queue });
         batch.BatchCommands.Add(lockQueue);
@@ -119,6 +120,8 @@ internal sealed class JobProducer(
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
+            // Past the settings' and the lock's result sets to the claim's.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
 
             // By name (ClaimJobs' RETURNING), each ordinal looked up once per claim, not per row.

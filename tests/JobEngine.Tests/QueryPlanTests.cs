@@ -43,6 +43,60 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         Assert.True(QueryPlans.UsesOnly(jobScans, index, ReadsTheLiveTable.Contains(statement)), $"{statement}: {string.Join(", ", jobScans)}");
     }
 
+    // A claim's round trip keeps one plan per connection (PlanClaimsOnceForThisTransaction), made
+    // with whatever the statistics said then: it must be the intended plan on the loaded tables, and
+    // on a table analyzed while empty that has since filled (10,000 runnable jobs, not yet analyzed).
+    [Theory]
+    [InlineData(nameof(JobSql.ClaimJobs), false)]
+    [InlineData(nameof(JobSql.ClaimJobs), true)]
+    [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), false)]
+    [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), true)]
+    public async Task A_claims_kept_plan_uses_its_index_whatever_the_statistics_said(string statement, bool analyzedWhileEmpty)
+    {
+        if (!analyzedWhileEmpty)
+        {
+            await AssertKeptClaimPlanAsync(_db, statement, fill: false);
+            return;
+        }
+
+        var fresh = new TestDatabase();
+        await fresh.InitializeAsync();
+        try
+        {
+            await fresh.ExecuteAsync("VACUUM ANALYZE jobs.job");
+            await AssertKeptClaimPlanAsync(fresh, statement, fill: true);
+        }
+        finally
+        {
+            await fresh.DisposeAsync();
+        }
+    }
+
+    private static async Task AssertKeptClaimPlanAsync(TestDatabase db, string statement, bool fill)
+    {
+        await using var connection = await db.Owner.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        if (fill)
+        {
+            await using var insert = new Npgsql.NpgsqlCommand("""
+                INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at)
+                SELECT 'available', 'default', 'noop', '{}', i % 10, 25, now() FROM generate_series(1, 10000) AS i
+                """, connection);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
+        var settings = JobSql.PlanClaimsOnceForThisTransaction;
+        var scans = statement == nameof(JobSql.ClaimJobs)
+            ? await QueryPlans.KeptClaimPlanScansAsync(connection, settings, sql, "text, integer, text, double precision", "'default', 100, 'w', 30000")
+            : await QueryPlans.KeptClaimPlanScansAsync(connection, settings, sql, "text[]", "'{default}'");
+        await transaction.RollbackAsync();
+
+        Assert.True(QueryPlans.UsesOnly(scans, "job_claim_idx"), $"{statement}: {string.Join(", ", scans)}");
+        // The claim updates the rows it chose where they are (a TID scan); nothing else reads jobs.job.
+        Assert.All(scans, s => Assert.True(s.Index == "job_claim_idx" || (statement == nameof(JobSql.ClaimJobs) && s.Type is "Tid Scan" or "ModifyTable"), $"{statement}: {s}"));
+    }
+
     [Fact]
     public async Task The_oldest_waiting_job_is_found_reading_a_row_per_queue_and_priority_not_the_backlog()
     {

@@ -19,12 +19,7 @@ public static class QueryPlans
             command.Parameters.Add(parameter);
         }
 
-        using var plan = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
-        var scans = Nodes(plan.RootElement[0].GetProperty("Plan"))
-            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is { } name
-                && (name == "job" || name.StartsWith("job_history", StringComparison.Ordinal) || otherTables.Contains(name)))
-            .Select(n => (Relation: n.GetProperty("Relation Name").GetString(), Type: n.GetProperty("Node Type").GetString(), Index: n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))
-            .ToList();
+        var scans = await ScansAsync(command, otherTables);
         // A history partition with no row (the coming days, the default) is scanned for nothing.
         var empty = new List<string>();
         foreach (var relation in scans.Where(s => s.Type == "Seq Scan").Select(s => s.Relation!).Distinct())
@@ -36,6 +31,31 @@ public static class QueryPlans
         }
 
         return [.. scans.Where(s => !(s.Type == "Seq Scan" && empty.Contains(s.Relation!)))];
+    }
+
+    /// <summary>
+    /// The plan a claim's round trip keeps for <paramref name="sql"/>: in the open transaction of
+    /// <paramref name="connection"/>, the claim's <paramref name="planSettings"/> (the engine's
+    /// PlanClaimsOnceForThisTransaction), then the statement prepared with <paramref name="parameterTypes"/>
+    /// and explained with <paramref name="arguments"/> (SQL literals). Every plan node that reads a job
+    /// table, as <see cref="JobTableScansAsync"/> lists them.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> KeptClaimPlanScansAsync(
+        NpgsqlConnection connection, string planSettings, string sql, string parameterTypes, string arguments)
+    {
+        await using (var settings = new NpgsqlCommand(planSettings, connection))
+        {
+            await settings.ExecuteNonQueryAsync();
+        }
+
+        await using (var prepare = new NpgsqlCommand($"PREPARE kept_claim_plan ({parameterTypes}) AS {sql}", connection))
+        {
+            await prepare.ExecuteNonQueryAsync();
+        }
+
+        // The prepared statement is dropped with the session state when the pool resets the connection.
+        await using var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON) EXECUTE kept_claim_plan ({arguments})", connection);
+        return await ScansAsync(explain, []);
     }
 
     /// <summary>Runs <paramref name="sql"/> under <c>EXPLAIN ANALYZE</c>: how many rows its scans of the job table returned, over all their loops.</summary>
@@ -55,6 +75,15 @@ public static class QueryPlans
     public static bool UsesOnly(IReadOnlyList<(string? Relation, string? Type, string? Index)> scans, string expected, bool liveTableScanned = false) =>
         !scans.Any(s => s.Type == "Seq Scan" && !(liveTableScanned && s.Relation == "job"))
         && expected.Split(',').All(e => scans.Any(s => s.Index is { } i && System.Text.RegularExpressions.Regex.IsMatch(i, "^" + e.Replace("*", "[0-9]{8}", StringComparison.Ordinal) + "$")));
+
+    private static async Task<List<(string? Relation, string? Type, string? Index)>> ScansAsync(NpgsqlCommand explain, string[] otherTables)
+    {
+        using var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
+        return [.. Nodes(plan.RootElement[0].GetProperty("Plan"))
+            .Where(n => n.TryGetProperty("Relation Name", out var r) && r.GetString() is { } name
+                && (name == "job" || name.StartsWith("job_history", StringComparison.Ordinal) || otherTables.Contains(name)))
+            .Select(n => (Relation: n.GetProperty("Relation Name").GetString(), Type: n.GetProperty("Node Type").GetString(), Index: n.TryGetProperty("Index Name", out var i) ? i.GetString() : null))];
+    }
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {

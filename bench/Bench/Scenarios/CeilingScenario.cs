@@ -126,7 +126,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
     /// <summary>
     /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
     /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
-    /// the id list), then, when <paramref name="claim"/>, the queue's claim lock and ClaimJobs.
+    /// the id list), then, when <paramref name="claim"/>, the claim's plan settings, the queue's claim lock and ClaimJobs.
     /// Returns the claimed jobs.
     /// </summary>
     private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
@@ -155,6 +155,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
 
         if (claim)
         {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("PlanClaimsOnceForThisTransaction")));
             var lockQueue = new NpgsqlBatchCommand(BenchSql.Engine.Get("LockQueueClaim"));
             lockQueue.Parameters.Add(new() { Value = NewJob.DefaultQueue });
             batch.BatchCommands.Add(lockQueue);
