@@ -27,31 +27,35 @@ const ENQUEUE_BATCH = 5000;
 // once at shutdown so that recording it costs the handler nothing but an array push. Both instants
 // keep their fraction of a millisecond, as ours do: a Date holds whole milliseconds (node-postgres
 // truncates created_at's microseconds, Date.now() truncates the clock), and latencies of a few ms
-// rounded to whole ones made a median of, say, 3.4 ms read as 3.
-const parseTimestamptz = pg.types.getTypeParser(1184);
-pg.types.setTypeParser(1184, (text) => {
-  const date = parseTimestamptz(text);
-  const fraction = /\.(\d+)/.exec(text);
-  if (date instanceof Date && fraction) {
-    const ms = Number(`0.${fraction[1]}`) * 1000;
-    date.benchSubMs = ms - Math.floor(ms);
-  }
-  return date;
-});
+// rounded to whole ones made a median of, say, 3.4 ms read as 3. Only a run given a file records
+// (the drain passes none): the peer then parses timestamps and keeps starts exactly as it would
+// without this harness, as our Worker does without Jobs:DiagnosticStartsFile.
+const latencyFile = process.env.BENCH_LATENCY_FILE;
+if (latencyFile) {
+  const parseTimestamptz = pg.types.getTypeParser(1184);
+  pg.types.setTypeParser(1184, (text) => {
+    const date = parseTimestamptz(text);
+    const fraction = /\.(\d+)/.exec(text);
+    if (date instanceof Date && fraction) {
+      const ms = Number(`0.${fraction[1]}`) * 1000;
+      date.benchSubMs = ms - Math.floor(ms);
+    }
+    return date;
+  });
+}
 const nowMs = () => performance.timeOrigin + performance.now();
 const starts = [];
 function recordStart(createdAt) {
-  starts.push(createdAt.getTime() + (createdAt.benchSubMs ?? 0), nowMs());
+  if (latencyFile) starts.push(createdAt.getTime() + (createdAt.benchSubMs ?? 0), nowMs());
 }
 function writeStarts() {
-  const file = process.env.BENCH_LATENCY_FILE;
-  if (!file) return;
+  if (!latencyFile) return;
   const lines = [];
   for (let i = 0; i < starts.length; i += 2) lines.push(`${starts[i].toFixed(3)} ${starts[i + 1].toFixed(3)}`);
   // The start instants come from the monotonic clock anchored once at process start; a step of the
   // wall clock since would shift them all. Say how far the two clocks ended apart (under 1 ms: none).
   console.error(`start clock vs wall clock at exit: ${(nowMs() - Date.now()).toFixed(3)} ms`);
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(latencyFile, lines.join('\n') + '\n');
 }
 
 const graphileSettings = {
