@@ -86,10 +86,10 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         }
 
         var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
-        var settings = JobSql.PlanClaimsOnceForThisTransaction;
-        var scans = statement == nameof(JobSql.ClaimJobs)
-            ? await QueryPlans.KeptClaimPlanScansAsync(connection, settings, sql, "text, integer, text, double precision", "'default', 100, 'w', 30000")
-            : await QueryPlans.KeptClaimPlanScansAsync(connection, settings, sql, "text[]", "'{default}'");
+        var (types, arguments) = statement == nameof(JobSql.ClaimJobs)
+            ? ("text, integer, text, double precision", "'default', 100, 'w', 30000")
+            : ("text[]", "'{default}'");
+        var scans = await QueryPlans.KeptClaimPlanScansAsync(connection, JobSql.PlanClaimsOnceForThisTransaction, sql, types, arguments);
         await transaction.RollbackAsync();
 
         Assert.True(QueryPlans.UsesOnly(scans, "job_claim_idx"), $"{statement}: {string.Join(", ", scans)}");

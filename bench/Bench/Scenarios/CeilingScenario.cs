@@ -126,8 +126,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
     /// <summary>
     /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
     /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
-    /// the id list), then, when <paramref name="claim"/>, the claim's plan settings, the queue's claim lock and ClaimJobs.
-    /// Returns the claimed jobs.
+    /// the id list), then, when <paramref name="claim"/>, the claim's plan settings, the queue's claim
+    /// lock and ClaimJobs. Returns the claimed jobs.
     /// </summary>
     private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
         NpgsqlConnection connection, Storage storage, List<long> ids, List<short> attempts, bool claim, CancellationToken cancellationToken)
