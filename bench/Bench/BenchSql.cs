@@ -14,7 +14,11 @@ internal static class BenchSql
     public static readonly string AnyLeftGraphile = Queries.Get(nameof(AnyLeftGraphile));
     public static readonly string AnyLeftPgBoss = Queries.Get(nameof(AnyLeftPgBoss));
     public static readonly string AnyLeftHangfire = Queries.Get(nameof(AnyLeftHangfire));
-    public static readonly string KindRegistered = Queries.Get(nameof(KindRegistered));
+    public static readonly string WorkersRegistered = Queries.Get(nameof(WorkersRegistered));
+    public static readonly string HoldOursJobs = Queries.Get(nameof(HoldOursJobs));
+    public static readonly string HoldGraphileJobs = Queries.Get(nameof(HoldGraphileJobs));
+    public static readonly string HoldPgBossJobs = Queries.Get(nameof(HoldPgBossJobs));
+    public static readonly string HoldHangfireJobs = Queries.Get(nameof(HoldHangfireJobs));
     public static readonly string SeedFinalizedJobs = Queries.Get(nameof(SeedFinalizedJobs));
     public static readonly string CountJobs = Queries.Get(nameof(CountJobs));
     public static readonly string StatementStats = Queries.Get(nameof(StatementStats));

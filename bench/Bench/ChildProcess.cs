@@ -103,7 +103,7 @@ internal sealed class ChildProcess : IDisposable
 
     public async Task WaitForLineAsync(string text, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await Poll.UntilAsync(() => Task.FromResult(Lines.Any(l => l.Contains(text, StringComparison.Ordinal))), timeout, $"process {Id} to print '{text}'", cancellationToken, this).ConfigureAwait(false);
+        await Poll.UntilAsync(() => Task.FromResult(Lines.Any(l => l.Contains(text, StringComparison.Ordinal))), timeout, $"process {Id} to print '{text}'", cancellationToken, [this]).ConfigureAwait(false);
     }
 
     /// <summary>Runs to completion; a non-zero exit is an error that names the command and its last output.</summary>

@@ -46,7 +46,7 @@ internal sealed class RuntimeProfile(ChildProcess collector, string csvFile)
         {
             // The CSV is written when the collector stops; its console says when the session started.
             await Poll.UntilAsync(() => Task.FromResult(collector.Lines.Any(l => l.StartsWith("Starting a counter session", StringComparison.Ordinal))),
-                TimeSpan.FromSeconds(15), "dotnet-counters to start its session", cancellationToken, collector).ConfigureAwait(false);
+                TimeSpan.FromSeconds(15), "dotnet-counters to start its session", cancellationToken, [collector]).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {

@@ -28,7 +28,14 @@ internal abstract class Contender(BenchEnvironment env)
     /// <summary>Starts worker process number <paramref name="index"/>; it writes start latencies to <paramref name="latencyFile"/> if it records them itself.</summary>
     public abstract ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile);
 
-    public abstract Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken);
+    /// <summary>
+    /// The lock statement that keeps its workers from taking jobs (see <see cref="Scenarios.DrainScenario"/>):
+    /// EXCLUSIVE on the table they claim from, run in a transaction held open until every worker is up.
+    /// </summary>
+    public abstract string HoldJobsSql { get; }
+
+    /// <summary>Completes when every one of <paramref name="workers"/> is up (started, connected, its handlers known).</summary>
+    public abstract Task WaitUntilReadyAsync(BenchDatabase db, IReadOnlyList<ChildProcess> workers, CancellationToken cancellationToken);
 
     /// <summary>Runs this contender's producer process at <paramref name="rate"/> jobs/s for <paramref name="seconds"/>.</summary>
     public abstract Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken);

@@ -82,9 +82,12 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
             ["Jobs__DiagnosticStartsFile"] = latencyFile,
         }, LogFile($"worker{index}"));
 
-    public override Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken) =>
-        Poll.UntilAsync(async () => await db.ScalarAsync(BenchSql.KindRegistered, cancellationToken, (double)worker.StartedUnixMs).ConfigureAwait(false) > 0,
-            TimeSpan.FromSeconds(60), "our Worker to register its kinds", cancellationToken, worker);
+    public override string HoldJobsSql => BenchSql.HoldOursJobs;
+
+    public override Task WaitUntilReadyAsync(BenchDatabase db, IReadOnlyList<ChildProcess> workers, CancellationToken cancellationToken) =>
+        Poll.UntilAsync(
+            async () => await db.ScalarAsync(BenchSql.WorkersRegistered, cancellationToken, (double)workers.Min(w => w.StartedUnixMs)).ConfigureAwait(false) >= workers.Count,
+            TimeSpan.FromSeconds(60), $"{workers.Count} Worker(s) to register", cancellationToken, workers);
 
     public override async Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken)
     {

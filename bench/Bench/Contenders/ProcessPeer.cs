@@ -24,8 +24,13 @@ internal abstract class ProcessPeer(BenchEnvironment env) : Contender(env)
 
     public override ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile) => Start(db, $"worker{index}", ["work"], latencyFile);
 
-    public override Task WaitUntilReadyAsync(BenchDatabase db, ChildProcess worker, CancellationToken cancellationToken) =>
-        worker.WaitForLineAsync("ready", TimeSpan.FromSeconds(60), cancellationToken);
+    public override async Task WaitUntilReadyAsync(BenchDatabase db, IReadOnlyList<ChildProcess> workers, CancellationToken cancellationToken)
+    {
+        foreach (var worker in workers)
+        {
+            await worker.WaitForLineAsync("ready", TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public override async Task<ProducerSummary> ProduceAsync(BenchDatabase db, int rate, double seconds, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Bench.Contenders;
 using JobEngine.Queues;
+using Npgsql;
 
 namespace Bench.Scenarios;
 
@@ -15,9 +16,12 @@ internal sealed record DrainRun(double JobsPerSecond, double PeakRssMb, List<Sta
 /// Why it exists: throughput is the first thing users compare. N no-op jobs are enqueued in bulk
 /// (then ANALYZE, as autovacuum would soon)
 /// into a fresh database, then P worker processes drain them. Every contender is timed the same
-/// way, from outside: the clock starts when the worker is ready (it printed "ready", or ours
-/// registered its kinds), so process start-up is not counted, and stops at the first 50 ms poll
+/// way, from outside: the clock starts when every worker is ready (each printed "ready", or ours
+/// registered), so process start-up is not counted, and stops at the first 50 ms poll
 /// that finds no unfinished job (an EXISTS, so the poll itself costs the database next to nothing).
+/// With several processes, the jobs' table is locked until all are up: the first one up would
+/// otherwise drain alone while the others were still starting, on the same cores (a .NET Worker's
+/// start-up is about 0.9 s of CPU), and their start-up would be timed as part of the drain.
 /// Scenarios <c>drain</c> (1 process) and <c>scale</c> (2 and 4) both use it.
 /// </summary>
 internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Results results)
@@ -46,12 +50,14 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 await new QueuePauses(db.OwnerSource).PauseAsync("default", "bench", cancellationToken).ConfigureAwait(false);
             }
 
+            await using var holdConnection = processes > 1 ? await db.OwnerSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
+            await using var hold = holdConnection is null ? null : await HoldJobsAsync(holdConnection, contender, cancellationToken).ConfigureAwait(false);
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
             RuntimeProfile? runtime = null;
             try
             {
                 var clock = Stopwatch.StartNew();
-                await contender.WaitUntilReadyAsync(db, workers[0], cancellationToken).ConfigureAwait(false);
+                await contender.WaitUntilReadyAsync(db, workers, cancellationToken).ConfigureAwait(false);
                 if (profileRuntime)
                 {
                     runtime = await RuntimeProfile.AttachAsync(workers[0].Id, Path.Combine(env.WorkDir, $"{contender.Name}-counters.csv"), cancellationToken).ConfigureAwait(false);
@@ -61,6 +67,11 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 var ready = clock.Elapsed;
                 var readyAt = DateTime.Now;
                 var (workerCpu, postgresCpu) = (workers.Sum(w => CpuTime.OfProcess(w.Id)), CpuTime.OfPostgres());
+                if (hold is not null)
+                {
+                    await hold.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 await WaitUntilDrainedAsync(db, contender, jobs, workers, cancellationToken).ConfigureAwait(false);
                 var seconds = (clock.Elapsed - ready).TotalSeconds;
                 var drainedAt = DateTime.Now;
@@ -86,6 +97,15 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 await db.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A transaction holding <see cref="Contender.HoldJobsSql"/>: claims wait until it commits.</summary>
+    private static async Task<NpgsqlTransaction> HoldJobsAsync(NpgsqlConnection connection, Contender contender, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var lockJobs = new NpgsqlCommand(contender.HoldJobsSql, connection, transaction);
+        await lockJobs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return transaction;
     }
 
     private static async Task StopAsync(List<ChildProcess> workers)

@@ -32,7 +32,7 @@ internal sealed class SteadyScenario(BenchEnvironment env, BenchPlan plan, Resul
         (long From, long To) coldStart;
         using (var worker = contender.StartWorker(db, 1, latencyFile))
         {
-            await contender.WaitUntilReadyAsync(db, worker, cancellationToken).ConfigureAwait(false);
+            await contender.WaitUntilReadyAsync(db, [worker], cancellationToken).ConfigureAwait(false);
             coldStart.From = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await contender.ProduceAsync(db, plan.SteadyRates[0], plan.ColdStartSeconds, cancellationToken).ConfigureAwait(false);
             coldStart.To = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

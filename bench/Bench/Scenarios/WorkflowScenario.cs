@@ -30,7 +30,7 @@ internal sealed class WorkflowScenario(BenchEnvironment env, BenchPlan plan, Res
         await using var source = NpgsqlDataSource.Create(db.AppConnection);
         var client = new JobClient(source);
         using var worker = ours.StartWorker(db, 1, "");
-        await ours.WaitUntilReadyAsync(db, worker, cancellationToken).ConfigureAwait(false);
+        await ours.WaitUntilReadyAsync(db, [worker], cancellationToken).ConfigureAwait(false);
 
         await MeasureChainAsync(db, client, worker, cancellationToken).ConfigureAwait(false);
         await MeasureFanOutAsync(db, client, worker, cancellationToken).ConfigureAwait(false);
@@ -91,7 +91,7 @@ internal sealed class WorkflowScenario(BenchEnvironment env, BenchPlan plan, Res
     private static async Task<Dictionary<long, StepTimes>> WaitForStepsAsync(BenchDatabase db, long[] ids, ChildProcess worker, string what, CancellationToken cancellationToken)
     {
         await Poll.UntilAsync(async () => await db.ScalarAsync(BenchSql.FinalizedAmong, cancellationToken, ids).ConfigureAwait(false) == ids.Length,
-            Limit, $"every step of {what} to finish", cancellationToken, worker).ConfigureAwait(false);
+            Limit, $"every step of {what} to finish", cancellationToken, [worker]).ConfigureAwait(false);
         var times = new Dictionary<long, StepTimes>(ids.Length);
         await using var command = db.OwnerSource.CreateCommand(BenchSql.WorkflowStepTimes);
         command.Parameters.Add(new() { Value = ids });

@@ -19,10 +19,24 @@ SELECT EXISTS (SELECT 1 FROM pgboss.job WHERE state < 'completed')::int;
 -- Hangfire.PostgreSql deletes a job's queue row when the job is done.
 SELECT EXISTS (SELECT 1 FROM hangfire.jobqueue)::int;
 
--- name: KindRegistered
--- Our Worker registers its kinds when it starts: the sign that it is up (a registration from
--- before $1, Unix ms, was an earlier worker's).
-SELECT count(*) FROM jobs.kind WHERE kind = 'noop' AND last_seen_at >= to_timestamp($1 / 1000.0);
+-- name: WorkersRegistered
+-- Our Worker registers itself (its jobs.worker row, with its kinds) when it starts, before it claims:
+-- how many have since $1, Unix ms (a row from before was an earlier run's worker).
+SELECT count(*) FROM jobs.worker WHERE started_at >= to_timestamp($1 / 1000.0);
+
+-- name: HoldOursJobs
+-- A drain with several worker processes keeps every contender's claims waiting until all of its
+-- processes are up (see DrainScenario): EXCLUSIVE lets reads pass and makes claims and writes wait.
+LOCK TABLE jobs.job IN EXCLUSIVE MODE;
+
+-- name: HoldGraphileJobs
+LOCK TABLE graphile_worker._private_jobs IN EXCLUSIVE MODE;
+
+-- name: HoldPgBossJobs
+LOCK TABLE pgboss.job IN EXCLUSIVE MODE;
+
+-- name: HoldHangfireJobs
+LOCK TABLE hangfire.jobqueue IN EXCLUSIVE MODE;
 
 -- name: SeedFinalizedJobs
 -- History: $1 completed jobs, as a busy system leaves them behind between prunes (in the
