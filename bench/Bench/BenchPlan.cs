@@ -31,8 +31,11 @@ internal sealed record BenchPlan(
     /// <summary>How often a drain checks whether any job is left.</summary>
     public static TimeSpan DrainPoll => TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Runs per scale-out point: one, to fit the time budget (the 1-process point is the drain's median).</summary>
-    public int ScaleRuns => 1;
+    /// <summary>
+    /// Runs per scale-out point, as many as the drain's (the 1-process point is the drain's median):
+    /// one run of 2 or 4 processes moved by a quarter between two runs of the same build.
+    /// </summary>
+    public int ScaleRuns => Runs;
 
     /// <summary>How long a steady rate's backlog may take to clear (a lease of 30 s plus the rescue interval, when a run was lost).</summary>
     public TimeSpan CatchUpLimit => TimeSpan.FromSeconds(Quick ? 10 : 45);
