@@ -1,5 +1,6 @@
 using Adapter;
 using Driver;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Bench.Tests;
 
@@ -86,7 +87,7 @@ public sealed class PortableProtocolTests
     [Fact]
     public void Claim_percentiles_cover_the_last_30_seconds_only()
     {
-        var time = new ManualTime(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var latency = new ClaimLatency(time);
         for (var ms = 1; ms <= 1000; ms++)
         {
@@ -98,14 +99,14 @@ public sealed class PortableProtocolTests
         Assert.InRange(p95, 949.5, 951);
         Assert.InRange(p99, 989.5, 991);
 
-        time.Now += TimeSpan.FromSeconds(29);
+        time.Advance(TimeSpan.FromSeconds(29));
         latency.Record(TimeSpan.FromMilliseconds(5000));
         Assert.InRange(latency.Percentiles().P99, 990, 5010);
 
-        time.Now += TimeSpan.FromSeconds(2);
+        time.Advance(TimeSpan.FromSeconds(2));
         Assert.InRange(latency.Percentiles().P50, 4995, 5010);
 
-        time.Now += TimeSpan.FromSeconds(60);
+        time.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal((0.0, 0.0, 0.0), latency.Percentiles());
     }
 
@@ -124,12 +125,5 @@ public sealed class PortableProtocolTests
         }
 
         return metrics.Select(m => $$"""{"t":"{{t}}","system":"jobengine","kind":"adapter","subject_kind":"adapter","subject":"","metric":"{{m.Metric}}","value":1.5,"window_s":{{m.Window}}}""");
-    }
-
-    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
     }
 }

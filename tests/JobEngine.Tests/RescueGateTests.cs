@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace JobEngine.Tests;
 
@@ -22,7 +23,7 @@ public sealed class RescueGateTests : IClassFixture<TestDatabase>
     public async Task The_sweep_waits_for_a_silent_worker_or_the_backstop_and_not_for_a_start()
     {
         var backstop = TimeSpan.FromMinutes(1);
-        var clock = new ManualTime(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var rescuer = new JobRescuer(_db.App, Options.Create(new JobWorkerOptions { RescueBackstopInterval = backstop }),
             clock, NullLogger<JobRescuer>.Instance);
         await _db.ExecuteAsync("INSERT INTO jobs.worker (worker_id, queues, lease_ms) VALUES ('gate-worker', '{rescue-gate}', 30000)");
@@ -33,7 +34,7 @@ public sealed class RescueGateTests : IClassFixture<TestDatabase>
         Assert.Equal("running", await StateAsync(first));
 
         // The backstop's first turn, one interval after start.
-        clock.Now += backstop;
+        clock.Advance(backstop);
         await rescuer.RescueIfDueAsync(CancellationToken.None);
         Assert.Equal("retryable", await StateAsync(first));
         Assert.Equal("LeaseExpired gate-worker", await _db.ScalarAsync<string>(
@@ -107,12 +108,4 @@ public sealed class RescueGateTests : IClassFixture<TestDatabase>
         """, Queue);
 
     private Task<string> StateAsync(long id) => _db.ScalarAsync<string>("SELECT state::text FROM jobs.job_all WHERE id = $1", id);
-
-    /// <summary>A clock the test moves by hand: the rescuer reads only the current time.</summary>
-    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }
