@@ -6,23 +6,19 @@ namespace JobEngine.Tests;
 public sealed class ClaimSizeTests
 {
     [Theory]
-    [InlineData(0, 1000, 0)]
-    [InlineData(0, 1000, 700)]
-    [InlineData(1, 1000, 1)]
-    [InlineData(499, 1000, 300)]
-    public void A_producer_waits_with_no_slot_free_or_with_under_half_a_claim_free_while_a_write_will_free_more(int free, int fullClaim, int awaitingWrite)
+    // Waits: no slot free, or under half a claim free while a write will free more.
+    [InlineData(0, 1000, 0, true)]
+    [InlineData(0, 1000, 700, true)]
+    [InlineData(1, 1000, 1, true)]
+    [InlineData(499, 1000, 300, true)]
+    // Claims at once: every other run still in its handler, half a claim free, or a one-slot queue.
+    [InlineData(1, 1000, 0, false)]
+    [InlineData(499, 1000, 0, false)]
+    [InlineData(500, 1000, 300, false)]
+    [InlineData(1000, 1000, 0, false)]
+    [InlineData(1, 1, 0, false)]
+    public void A_producer_waits_for_a_pending_write_only_with_under_half_a_claim_free(int free, int fullClaim, int awaitingWrite, bool waits)
     {
-        Assert.True(JobProducer.WaitsBeforeClaiming(free, fullClaim, awaitingWrite));
-    }
-
-    [Theory]
-    [InlineData(1, 1000, 0)]
-    [InlineData(499, 1000, 0)]
-    [InlineData(500, 1000, 300)]
-    [InlineData(1000, 1000, 0)]
-    [InlineData(1, 1, 0)]
-    public void A_producer_claims_at_once_with_half_a_claim_free_or_when_every_other_run_is_still_in_its_handler(int free, int fullClaim, int awaitingWrite)
-    {
-        Assert.False(JobProducer.WaitsBeforeClaiming(free, fullClaim, awaitingWrite));
+        Assert.Equal(waits, JobProducer.WaitsBeforeClaiming(free, fullClaim, awaitingWrite));
     }
 }
