@@ -40,7 +40,8 @@ public sealed partial class OtlpRelay(OtlpRelayOptions options, IHttpClientFacto
         OtlpRelayOptions? relay = null;
         if (otel.TryGetValue("OTEL_EXPORTER_OTLP_ENDPOINT", out var external) && builder.Configuration["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] is { } dashboard)
         {
-            relay = new(FreePort(), new Uri(dashboard), new Uri(external), otel.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS"));
+            var dashboardOtlp = new Uri(dashboard);
+            relay = new(FreePortOtherThan(dashboardOtlp.Port), dashboardOtlp, new Uri(external), otel.GetValueOrDefault("OTEL_EXPORTER_OTLP_HEADERS"));
             builder.Services.AddHttpClient();
             builder.Services.AddSingleton(relay);
             builder.Services.AddHostedService<OtlpRelay>();
@@ -137,11 +138,21 @@ public sealed partial class OtlpRelay(OtlpRelayOptions options, IHttpClientFacto
     private static IEnumerable<(string, string)> Headers(string? list) =>
         (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(h => h.Split('=', 2)).Where(p => p.Length == 2).Select(p => (p[0].Trim(), Uri.UnescapeDataString(p[1].Trim())));
 
-    private static int FreePort()
+    // The dashboard binds its OTLP port only once the app runs, after this port is chosen: a port the
+    // system hands out as free here can be the one configured for the dashboard (seen once in the
+    // whole-stack test, whose ports are all picked free the same way), and the relay then failed to bind.
+    private static int FreePortOtherThan(int dashboardPort)
     {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            if (port != dashboardPort)
+            {
+                return port;
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "OTLP relay on 127.0.0.1:{Port}: the services' telemetry goes to the dashboard ({Dashboard}) and to {External}")]
