@@ -31,6 +31,11 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
         var batch = new List<JobOutcome>(options.Value.CompleteBatchSize);
         while (await _outcomes.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            // The first outcome of a claim's runs wakes this loop while its siblings still wait in the
+            // thread pool's queues. Going to the back of the queue once lets them end first, so one
+            // write takes the claim's outcomes instead of its first few; each write has a fixed cost,
+            // and a slot frees only when its write lands.
+            await Task.Yield();
             while (batch.Count < options.Value.CompleteBatchSize && _outcomes.Reader.TryRead(out var outcome))
             {
                 batch.Add(outcome);
