@@ -137,36 +137,45 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
         }
     }
 
-    /// <summary>Scenario <c>drain</c>: every contender, one worker process, median of the plan's runs.</summary>
+    /// <summary>
+    /// Scenario <c>drain</c>: every contender, one worker process, median of the plan's runs. The
+    /// contenders take turns, run by run (as in the scale scenario): run one contender's three after
+    /// another's, a swing in the machine's load over those minutes landed on whichever ran then.
+    /// </summary>
     public async Task RunAsync(IReadOnlyList<Contender> contenders, CancellationToken cancellationToken)
     {
-        foreach (var contender in contenders)
+        var runs = contenders.ToDictionary(c => c.Name, _ => new List<DrainRun>());
+        var stalled = new HashSet<string>();
+        for (var i = 0; i < plan.Runs; i++)
         {
-            var jobs = plan.JobsFor(contender.Name);
-            var runs = new List<DrainRun>();
-            try
+            foreach (var contender in contenders.Where(c => !stalled.Contains(c.Name)))
             {
-                for (var i = 0; i < plan.Runs; i++)
+                try
                 {
-                    runs.Add(await MeasureAsync(contender, 1, jobs, null, cancellationToken).ConfigureAwait(false));
+                    runs[contender.Name].Add(await MeasureAsync(contender, 1, plan.JobsFor(contender.Name), null, cancellationToken).ConfigureAwait(false));
+                }
+                catch (TimeoutException e)
+                {
+                    // One contender that stalls must not cost the run every other figure: its drain
+                    // figures stay n/a and the report says why.
+                    results.Notes.Add($"- {contender.Name}: the drain failed, its figures are n/a: {e.Message}");
+                    Console.WriteLine($"[bench] {contender.Name}: drain failed: {e.Message}");
+                    stalled.Add(contender.Name);
                 }
             }
-            catch (TimeoutException e)
-            {
-                // One contender that stalls must not cost the run every other figure: its drain
-                // figures stay n/a and the report says why.
-                results.Notes.Add($"- {contender.Name}: the drain failed, its figures are n/a: {e.Message}");
-                Console.WriteLine($"[bench] {contender.Name}: drain failed: {e.Message}");
-                continue;
-            }
+        }
 
-            results.Add("drain", contender.Name, "jobs_per_s", Stats.Median(runs.Select(r => r.JobsPerSecond)), "jobs/s");
+        foreach (var contender in contenders.Where(c => !stalled.Contains(c.Name)))
+        {
+            var jobs = plan.JobsFor(contender.Name);
+            var measured = runs[contender.Name];
+            results.Add("drain", contender.Name, "jobs_per_s", Stats.Median(measured.Select(r => r.JobsPerSecond)), "jobs/s");
             results.Add("drain", contender.Name, "jobs", jobs, "jobs");
             results.Add("drain", contender.Name, "runs", plan.Runs, "runs");
-            results.Add("drain", contender.Name, "peak_rss_mb", runs.Max(r => r.PeakRssMb), "MB");
-            results.Add("drain", contender.Name, "worker_cpu_us_per_job", Stats.Median(runs.Select(r => r.WorkerCpuSeconds / jobs * 1e6)), "µs");
-            results.Add("drain", contender.Name, "postgres_cpu_us_per_job", Stats.Median(runs.Select(r => r.PostgresCpuSeconds / jobs * 1e6)), "µs");
-            AddProfile(contender.Name, runs[^1].Statements, jobs);
+            results.Add("drain", contender.Name, "peak_rss_mb", measured.Max(r => r.PeakRssMb), "MB");
+            results.Add("drain", contender.Name, "worker_cpu_us_per_job", Stats.Median(measured.Select(r => r.WorkerCpuSeconds / jobs * 1e6)), "µs");
+            results.Add("drain", contender.Name, "postgres_cpu_us_per_job", Stats.Median(measured.Select(r => r.PostgresCpuSeconds / jobs * 1e6)), "µs");
+            AddProfile(contender.Name, measured[^1].Statements, jobs);
             // One more drain of ours with dotnet-counters attached, left out of every figure above:
             // sampling costs the Worker CPU (JIT of the listener, a counter snapshot each second).
             var profiled = contender is Ours ? await MeasureAsync(contender, 1, jobs, null, cancellationToken, profileRuntime: true).ConfigureAwait(false) : null;
@@ -175,10 +184,10 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 results.Add("drain", contender.Name, metric, value, RuntimeProfile.Unit(metric));
             }
 
-            AddDiagnosis("drain", contender.Name, runs);
+            AddDiagnosis("drain", contender.Name, measured);
             if (contender.Name == "ours")
             {
-                results.Add("drain", "ours", "claim_ms_mean", Stats.Median(runs.Select(ClaimMeanMs)), "ms");
+                results.Add("drain", "ours", "claim_ms_mean", Stats.Median(measured.Select(ClaimMeanMs)), "ms");
             }
         }
     }
