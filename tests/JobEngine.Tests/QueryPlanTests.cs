@@ -43,19 +43,29 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         Assert.True(QueryPlans.UsesOnly(jobScans, index, ReadsTheLiveTable.Contains(statement)), $"{statement}: {string.Join(", ", jobScans)}");
     }
 
-    // A claim's round trip keeps one plan per connection (PlanClaimsOnceForThisTransaction), made
-    // with whatever the statistics said then: it must be the intended plan on the loaded tables, and
-    // on a table analyzed while empty that has since filled (10,000 runnable jobs, not yet analyzed).
+    // A claim's round trip keeps one plan per connection (PlanClaimsOnceForThisTransaction), and so do
+    // the round trips that join jobs.job to a list of ids (PlanIdListWritesOnceForThisTransaction):
+    // each plan is made with whatever the statistics said then, so it must be the intended plan on the
+    // loaded tables, and on a table analyzed while empty that has since filled (10,000 runnable jobs,
+    // not yet analyzed).
     [Theory]
     [InlineData(nameof(JobSql.ClaimJobs), false)]
     [InlineData(nameof(JobSql.ClaimJobs), true)]
     [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), false)]
     [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), true)]
-    public async Task A_claims_kept_plan_uses_its_index_whatever_the_statistics_said(string statement, bool analyzedWhileEmpty)
+    [InlineData(nameof(JobSql.ScheduleRetries), false)]
+    [InlineData(nameof(JobSql.ScheduleRetries), true)]
+    [InlineData(nameof(JobSql.FinishJobs), false)]
+    [InlineData(nameof(JobSql.FinishJobs), true)]
+    [InlineData(nameof(JobSql.ReleaseJobs), false)]
+    [InlineData(nameof(JobSql.ReleaseJobs), true)]
+    [InlineData(nameof(JobSql.ExtendLeases), false)]
+    [InlineData(nameof(JobSql.ExtendLeases), true)]
+    public async Task A_kept_plan_uses_its_index_whatever_the_statistics_said(string statement, bool analyzedWhileEmpty)
     {
         if (!analyzedWhileEmpty)
         {
-            await AssertKeptClaimPlanAsync(_db, statement, fill: false);
+            await AssertKeptPlanAsync(_db, statement, fill: false);
             return;
         }
 
@@ -64,7 +74,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         try
         {
             await fresh.ExecuteAsync("VACUUM ANALYZE jobs.job");
-            await AssertKeptClaimPlanAsync(fresh, statement, fill: true);
+            await AssertKeptPlanAsync(fresh, statement, fill: true);
         }
         finally
         {
@@ -72,7 +82,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         }
     }
 
-    private static async Task AssertKeptClaimPlanAsync(TestDatabase db, string statement, bool fill)
+    private static async Task AssertKeptPlanAsync(TestDatabase db, string statement, bool fill)
     {
         await using var connection = await db.Owner.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -86,15 +96,22 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         }
 
         var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
-        var (types, arguments) = statement == nameof(JobSql.ClaimJobs)
-            ? ("text, integer, text, double precision", "'default', 100, 'w', 30000")
-            : ("text[]", "'{default}'");
-        var scans = await QueryPlans.KeptClaimPlanScansAsync(connection, JobSql.PlanClaimsOnceForThisTransaction, sql, types, arguments);
+        var (settings, types, arguments, index) = statement switch
+        {
+            nameof(JobSql.ClaimJobs) => (JobSql.PlanClaimsOnceForThisTransaction, "text, integer, text, double precision", "'default', 100, 'w', 30000", "job_claim_idx"),
+            nameof(JobSql.MillisecondsUntilNextScheduledJob) => (JobSql.PlanClaimsOnceForThisTransaction, "text[]", "'{default}'", "job_claim_idx"),
+            nameof(JobSql.ScheduleRetries) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], bigint[], jsonb[]", "'{7,14}', '{1,1}', '{1000,1000}', '{NULL,NULL}'", "job_pkey"),
+            nameof(JobSql.FinishJobs) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], text[], bigint[], jsonb[], boolean", "'{7,14}', '{1,1}', '{completed,completed}', '{0,0}', '{NULL,NULL}', true", "job_pkey"),
+            nameof(JobSql.ReleaseJobs) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[]", "'{7,14}', '{1,1}'", "job_pkey"),
+            _ => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], double precision", "'{7,14}', '{1,1}', 30000", "job_pkey"),
+        };
+        var scans = await QueryPlans.KeptPlanScansAsync(connection, settings, sql, types, arguments);
         await transaction.RollbackAsync();
 
-        Assert.True(QueryPlans.UsesOnly(scans, "job_claim_idx"), $"{statement}: {string.Join(", ", scans)}");
-        // The claim updates the rows it chose where they are (a TID scan); nothing else reads jobs.job.
-        Assert.All(scans, s => Assert.True(s.Index == "job_claim_idx" || (statement == nameof(JobSql.ClaimJobs) && s.Type is "Tid Scan" or "ModifyTable"), $"{statement}: {s}"));
+        Assert.True(QueryPlans.UsesOnly(scans, index), $"{statement}: {string.Join(", ", scans)}");
+        // Besides its index, a statement only writes the rows it found there (a claim updates the
+        // rows it chose where they are, by a TID scan; a finish moves its rows into the history).
+        Assert.All(scans, s => Assert.True(s.Index == index || s.Type == "ModifyTable" || (statement == nameof(JobSql.ClaimJobs) && s.Type == "Tid Scan"), $"{statement}: {s}"));
     }
 
     [Fact]

@@ -34,13 +34,14 @@ public static class QueryPlans
     }
 
     /// <summary>
-    /// The plan a claim's round trip keeps for <paramref name="sql"/>: in the open transaction of
-    /// <paramref name="connection"/>, the claim's <paramref name="planSettings"/> (the engine's
-    /// PlanClaimsOnceForThisTransaction), then the statement prepared with <paramref name="parameterTypes"/>
-    /// and explained with <paramref name="arguments"/> (SQL literals). Every plan node that reads a job
-    /// table, as <see cref="JobTableScansAsync"/> lists them.
+    /// The plan a round trip that keeps one plan per connection keeps for <paramref name="sql"/>: in
+    /// the open transaction of <paramref name="connection"/>, the round trip's
+    /// <paramref name="planSettings"/> (the engine's PlanClaimsOnceForThisTransaction or
+    /// PlanIdListWritesOnceForThisTransaction), then the statement prepared with
+    /// <paramref name="parameterTypes"/> and explained with <paramref name="arguments"/> (SQL literals).
+    /// Every plan node that reads a job table, as <see cref="JobTableScansAsync"/> lists them.
     /// </summary>
-    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> KeptClaimPlanScansAsync(
+    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> KeptPlanScansAsync(
         NpgsqlConnection connection, string planSettings, string sql, string parameterTypes, string arguments)
     {
         await using (var settings = new NpgsqlCommand(planSettings, connection))
@@ -48,13 +49,13 @@ public static class QueryPlans
             await settings.ExecuteNonQueryAsync();
         }
 
-        await using (var prepare = new NpgsqlCommand($"PREPARE kept_claim_plan ({parameterTypes}) AS {sql}", connection))
+        await using (var prepare = new NpgsqlCommand($"PREPARE kept_plan ({parameterTypes}) AS {sql}", connection))
         {
             await prepare.ExecuteNonQueryAsync();
         }
 
         // The prepared statement is dropped with the session state when the pool resets the connection.
-        await using var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON) EXECUTE kept_claim_plan ({arguments})", connection);
+        await using var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON) EXECUTE kept_plan ({arguments})", connection);
         return await ScansAsync(explain, []);
     }
 
