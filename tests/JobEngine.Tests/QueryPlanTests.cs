@@ -47,20 +47,32 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
     // the round trips that join jobs.job to a list of ids (PlanIdListWritesOnceForThisTransaction):
     // each plan is made with whatever the statistics said then, so it must be the intended plan on the
     // loaded tables, and on a table analyzed while empty that has since filled (10,000 runnable jobs,
-    // not yet analyzed).
+    // not yet analyzed). Each statement: its round trip's settings, its parameter types, arguments
+    // (SQL literals) and the index its plan must use.
+    private static readonly Dictionary<string, (string Settings, string Types, string Arguments, string Index)> KeptPlans = new()
+    {
+        [nameof(JobSql.ClaimJobs)] = (JobSql.PlanClaimsOnceForThisTransaction, "text, integer, text, double precision", "'default', 100, 'w', 30000", "job_claim_idx"),
+        [nameof(JobSql.MillisecondsUntilNextScheduledJob)] = (JobSql.PlanClaimsOnceForThisTransaction, "text[]", "'{default}'", "job_claim_idx"),
+        [nameof(JobSql.ScheduleRetries)] = (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], bigint[], jsonb[]", "'{7,14}', '{1,1}', '{1000,1000}', '{NULL,NULL}'", "job_pkey"),
+        [nameof(JobSql.FinishJobs)] = (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], text[], bigint[], jsonb[], boolean", "'{7,14}', '{1,1}', '{completed,completed}', '{0,0}', '{NULL,NULL}', true", "job_pkey"),
+        [nameof(JobSql.ReleaseJobs)] = (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[]", "'{7,14}', '{1,1}'", "job_pkey"),
+        [nameof(JobSql.ExtendLeases)] = (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], double precision", "'{7,14}', '{1,1}', 30000", "job_pkey"),
+    };
+
+    public static TheoryData<string, bool> KeptPlanStatements()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var statement in KeptPlans.Keys)
+        {
+            data.Add(statement, false);
+            data.Add(statement, true);
+        }
+
+        return data;
+    }
+
     [Theory]
-    [InlineData(nameof(JobSql.ClaimJobs), false)]
-    [InlineData(nameof(JobSql.ClaimJobs), true)]
-    [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), false)]
-    [InlineData(nameof(JobSql.MillisecondsUntilNextScheduledJob), true)]
-    [InlineData(nameof(JobSql.ScheduleRetries), false)]
-    [InlineData(nameof(JobSql.ScheduleRetries), true)]
-    [InlineData(nameof(JobSql.FinishJobs), false)]
-    [InlineData(nameof(JobSql.FinishJobs), true)]
-    [InlineData(nameof(JobSql.ReleaseJobs), false)]
-    [InlineData(nameof(JobSql.ReleaseJobs), true)]
-    [InlineData(nameof(JobSql.ExtendLeases), false)]
-    [InlineData(nameof(JobSql.ExtendLeases), true)]
+    [MemberData(nameof(KeptPlanStatements))]
     public async Task A_kept_plan_uses_its_index_whatever_the_statistics_said(string statement, bool analyzedWhileEmpty)
     {
         if (!analyzedWhileEmpty)
@@ -96,15 +108,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         }
 
         var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
-        var (settings, types, arguments, index) = statement switch
-        {
-            nameof(JobSql.ClaimJobs) => (JobSql.PlanClaimsOnceForThisTransaction, "text, integer, text, double precision", "'default', 100, 'w', 30000", "job_claim_idx"),
-            nameof(JobSql.MillisecondsUntilNextScheduledJob) => (JobSql.PlanClaimsOnceForThisTransaction, "text[]", "'{default}'", "job_claim_idx"),
-            nameof(JobSql.ScheduleRetries) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], bigint[], jsonb[]", "'{7,14}', '{1,1}', '{1000,1000}', '{NULL,NULL}'", "job_pkey"),
-            nameof(JobSql.FinishJobs) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], text[], bigint[], jsonb[], boolean", "'{7,14}', '{1,1}', '{completed,completed}', '{0,0}', '{NULL,NULL}', true", "job_pkey"),
-            nameof(JobSql.ReleaseJobs) => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[]", "'{7,14}', '{1,1}'", "job_pkey"),
-            _ => (JobSql.PlanIdListWritesOnceForThisTransaction, "bigint[], smallint[], double precision", "'{7,14}', '{1,1}', 30000", "job_pkey"),
-        };
+        var (settings, types, arguments, index) = KeptPlans[statement];
         var scans = await QueryPlans.KeptPlanScansAsync(connection, settings, sql, types, arguments);
         await transaction.RollbackAsync();
 
