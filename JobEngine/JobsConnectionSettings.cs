@@ -19,9 +19,8 @@ public static class JobsConnectionSettings
     /// transaction-local settings and locks), and has PostgreSQL plan every execution with its
     /// values (<c>plan_cache_mode=force_custom_plan</c>), as unprepared statements were: the engine's
     /// queries are written for plans made with their parameters (a claim's LIMIT, a listing's
-    /// filters), which a generic plan would not see. A claim's round trip and the Worker's writes to a
-    /// list of ids are the exceptions: they keep one plan per connection (PlanClaimsOnceForThisTransaction
-    /// and PlanIdListWritesOnceForThisTransaction in job.sql). A pooler in transaction
+    /// filters), which a generic plan would not see. A claim's round trip is the exception: it keeps
+    /// one plan per connection (PlanClaimsOnceForThisTransaction in job.sql). A pooler in transaction
     /// mode needs to support prepared statements (PgBouncer 1.21 or later with max_prepared_statements).
     /// </summary>
     public static void ApplyTo(NpgsqlConnectionStringBuilder builder)

@@ -84,7 +84,7 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
         await using var connectionScope = connection.ConfigureAwait(false);
         var npgsqlBatch = new NpgsqlBatch(connection);
         await using var npgsqlBatchScope = npgsqlBatch.ConfigureAwait(false);
-        npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.PlanIdListWritesOnceForThisTransaction));
+        npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
         var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
         if (retries.Count > 0)
         {

@@ -29,7 +29,7 @@ public sealed class LeaseKeeper(NpgsqlDataSource dataSource, RunningJobs running
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection);
         await using var batchScope = batch.ConfigureAwait(false);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.PlanIdListWritesOnceForThisTransaction));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
         var extend = new NpgsqlBatchCommand(JobSql.ExtendLeases);
         extend.Parameters.Add(new() { Value = held.Select(j => j.Id).ToArray() });
         extend.Parameters.Add(new() { Value = held.Select(j => (short)j.Attempt).ToArray() });

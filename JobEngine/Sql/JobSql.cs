@@ -12,7 +12,7 @@ internal static class JobSql
     public static readonly string PlanClaimsOnceForThisTransaction = Queries.Get(nameof(PlanClaimsOnceForThisTransaction));
     public static readonly string LockQueueClaim = Queries.Get(nameof(LockQueueClaim));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
-    public static readonly string PlanIdListWritesOnceForThisTransaction = Queries.Get(nameof(PlanIdListWritesOnceForThisTransaction));
+    public static readonly string DisableNestedLoopsForThisTransaction = Queries.Get(nameof(DisableNestedLoopsForThisTransaction));
     public static readonly string ScheduleRetries = Queries.Get(nameof(ScheduleRetries));
     public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));
     public static readonly string ReleaseJobs = Queries.Get(nameof(ReleaseJobs));

@@ -153,22 +153,18 @@ CROSS JOIN LATERAL (
     LIMIT 1) AS next
 WHERE NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS paused WHERE paused.queue = q.queue);
 
--- name: PlanIdListWritesOnceForThisTransaction
+-- name: DisableNestedLoopsForThisTransaction
 -- Sent first in the round trips that join jobs.job to a list of ids (ScheduleRetries, FinishJobs,
 -- ReleaseJobs, ExtendLeases). Statistics taken while few jobs ran say 'running' is rare, so the
 -- planner expects one row and loops over the whole list for each job found: 1,000,000 comparisons
--- and 275 ms for a batch of 1,000, against 3 ms for the hash join it takes instead: no nested loops.
--- Planned with its values at every write, FinishJobs spent 0.4-0.5 ms planning a write of about
--- 800 outcomes (the planner weighs "id = ANY" element by element) against 10 ms executing: 109-121 ms
--- of a 200,000-job drain, 10-11 ms with a kept plan. Within this transaction the prepared statements
--- keep one generic plan per connection instead, as a claim's do (PlanClaimsOnceForThisTransaction,
--- and for the same reason sequential and bitmap scans are off: a plan made on a table analyzed while
--- empty must still look the ids up in job_pkey). The triggers these statements fire read only their
--- transition tables; jobs.resolve_dependents plans its own queries with their values (migration 21).
-SELECT set_config('enable_nestloop', 'off', true),
-       set_config('plan_cache_mode', 'force_generic_plan', true),
-       set_config('enable_seqscan', 'off', true),
-       set_config('enable_bitmapscan', 'off', true);
+-- and 275 ms for a batch of 1,000, against 3 ms for the hash join it takes instead. Local to the
+-- round trip's transaction; the triggers these statements fire join nothing.
+-- These statements are planned with their values at every write, never kept: a generic plan
+-- guesses ten ids, and made on a table whose statistics lag (vacuumed while empty, then refilled)
+-- it read the ids from job_claim_idx, whose fourth column is id; PostgreSQL 15 then walks the whole
+-- index once per id (154,000 buffers and 150 ms for a finish of 1,064 jobs, stalling the Worker
+-- for seconds at 10,000 jobs/s). With the list's real length, that walk is priced as what it is.
+SELECT set_config('enable_nestloop', 'off', true);
 
 -- name: ScheduleRetries
 -- (Every statement that joins jobs.job to a list of ids restates "j.id = ANY ($1)": see FinishJobs.)

@@ -34,14 +34,13 @@ public static class QueryPlans
     }
 
     /// <summary>
-    /// The plan a round trip that keeps one plan per connection keeps for <paramref name="sql"/>: in
-    /// the open transaction of <paramref name="connection"/>, the round trip's
-    /// <paramref name="planSettings"/> (the engine's PlanClaimsOnceForThisTransaction or
-    /// PlanIdListWritesOnceForThisTransaction), then the statement prepared with
+    /// The plan of <paramref name="sql"/> sent as a prepared statement in a round trip: in the open
+    /// transaction of <paramref name="connection"/>, the round trip's <paramref name="planSettings"/>
+    /// (e.g. the engine's PlanClaimsOnceForThisTransaction), then the statement prepared with
     /// <paramref name="parameterTypes"/> and explained with <paramref name="arguments"/> (SQL literals).
     /// Every plan node that reads a job table, as <see cref="JobTableScansAsync"/> lists them.
     /// </summary>
-    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> KeptPlanScansAsync(
+    public static async Task<IReadOnlyList<(string? Relation, string? Type, string? Index)>> PreparedPlanScansAsync(
         NpgsqlConnection connection, string planSettings, string sql, string parameterTypes, string arguments)
     {
         await using (var settings = new NpgsqlCommand(planSettings, connection))

@@ -137,7 +137,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         {
             if (storage != Storage.Before)
             {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("PlanIdListWritesOnceForThisTransaction")));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("DisableNestedLoopsForThisTransaction")));
             }
 
             var finish = new NpgsqlBatchCommand(storage == Storage.Before ? FinishJobsInPlace : BenchSql.Engine.Get("FinishJobs"));
