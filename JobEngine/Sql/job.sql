@@ -160,10 +160,11 @@ WHERE NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS paused WHERE paused.queue = 
 -- and 275 ms for a batch of 1,000, against 3 ms for the hash join it takes instead. Local to the
 -- round trip's transaction; the triggers these statements fire join nothing.
 -- These statements are planned with their values at every write, never kept: a generic plan
--- guesses ten ids, and made on a table whose statistics lag (vacuumed while empty, then refilled)
--- it read the ids from job_claim_idx, whose fourth column is id; PostgreSQL 15 then walks the whole
--- index once per id (154,000 buffers and 150 ms for a finish of 1,064 jobs, stalling the Worker
--- for seconds at 10,000 jobs/s). With the list's real length, that walk is priced as what it is.
+-- guesses ten ids, and made on a table whose statistics lag (analyzed while full, vacuumed while
+-- empty, refilled since) it read the ids from job_claim_idx, whose fourth column is id;
+-- PostgreSQL 15 then walks the whole index once per id (154,000 buffers and 150 ms for a finish
+-- of 1,064 jobs, stalling the Worker for seconds at 10,000 jobs/s). With the list's real length,
+-- that walk is priced as what it is.
 SELECT set_config('enable_nestloop', 'off', true);
 
 -- name: ScheduleRetries

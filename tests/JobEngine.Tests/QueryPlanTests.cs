@@ -45,7 +45,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
 
     // A claim's round trip keeps one plan per connection (PlanClaimsOnceForThisTransaction): the plan
     // is made with whatever the statistics said then, so it must be the intended plan on the loaded
-    // tables and on each table of StaleStatistics. Each statement: its round trip's settings, its
+    // tables and on each table StaleStatisticsAsync builds. Each statement: its round trip's settings, its
     // parameter types, arguments (SQL literals) and the index its plan must use.
     private static readonly Dictionary<string, (string Settings, string Types, string Arguments, string Index)> KeptPlans = new()
     {
