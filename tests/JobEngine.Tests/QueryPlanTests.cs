@@ -37,7 +37,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
     [MemberData(nameof(Statements))]
     public async Task A_hot_statement_uses_its_index_and_never_scans_the_job_table(string statement, string index)
     {
-        var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
+        var sql = SqlOf(statement);
         var jobScans = await QueryPlans.JobTableScansAsync(_db, sql, ParametersOf(statement));
 
         Assert.True(QueryPlans.UsesOnly(jobScans, index, ReadsTheLiveTable.Contains(statement)), $"{statement}: {string.Join(", ", jobScans)}");
@@ -95,7 +95,7 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
     {
         await using var connection = await db.Owner.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
+        var sql = SqlOf(statement);
         var (settings, types, arguments, index) = KeptPlans[statement];
         var scans = await QueryPlans.PreparedPlanScansAsync(connection, settings, sql, types, arguments);
         await transaction.RollbackAsync();
@@ -153,19 +153,22 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         var fresh = await StaleStatisticsAsync(AnalyzedWhileFull);
         try
         {
+            // Connected as the Worker is (its role, prepared statements, plans made with their values).
+            var asWorker = new Npgsql.NpgsqlConnectionStringBuilder(fresh.AppConnectionString);
+            JobEngine.JobsConnectionSettings.ApplyTo(asWorker);
+            await using var worker = Npgsql.NpgsqlDataSource.Create(asWorker.ConnectionString);
             var plans = new List<string>();
             foreach (var (statement, (types, arguments)) in IdListWrites)
             {
                 foreach (var length in new[] { 2, 1000 })
                 {
-                    await using var connection = await fresh.Owner.OpenConnectionAsync();
+                    await using var connection = await worker.OpenConnectionAsync();
                     await using var transaction = await connection.BeginTransactionAsync();
                     await using var running = new Npgsql.NpgsqlCommand($"SELECT array_agg(id)::text FROM (SELECT id FROM jobs.job WHERE state = 'running' LIMIT {length}) AS r", connection, transaction);
                     var ids = $"'{await running.ExecuteScalarAsync()}', array_fill(0::smallint, ARRAY[{length}])";
                     var rest = arguments.Replace("$n", length.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-                    var sql = (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
                     var scans = await QueryPlans.PreparedPlanScansAsync(
-                        connection, "SET LOCAL plan_cache_mode = force_custom_plan; " + JobSql.DisableNestedLoopsForThisTransaction, sql, types, rest.Length == 0 ? ids : $"{ids}, {rest}");
+                        connection, JobSql.DisableNestedLoopsForThisTransaction, SqlOf(statement), types, rest.Length == 0 ? ids : $"{ids}, {rest}");
                     plans.Add($"{statement} of {length}: {string.Join(", ", scans)}");
                 }
             }
@@ -233,6 +236,8 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         static IEnumerable<System.Text.Json.JsonElement> Nodes(System.Text.Json.JsonElement node) =>
             node.TryGetProperty("Plans", out var children) ? [node, .. children.EnumerateArray().SelectMany(Nodes)] : [node];
     }
+
+    private static string SqlOf(string statement) => (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
 
     private static Npgsql.NpgsqlParameter[] ParametersOf(string statement)
     {

@@ -53,9 +53,16 @@ public static class QueryPlans
             await prepare.ExecuteNonQueryAsync();
         }
 
-        // The prepared statement is dropped with the session state when the pool resets the connection.
-        await using var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON) EXECUTE kept_plan ({arguments})", connection);
-        return await ScansAsync(explain, []);
+        // Dropped here: a connection set up as the engine's keeps its session state in the pool (No Reset On Close).
+        IReadOnlyList<(string? Relation, string? Type, string? Index)> scans;
+        await using (var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON) EXECUTE kept_plan ({arguments})", connection))
+        {
+            scans = await ScansAsync(explain, []);
+        }
+
+        await using var deallocate = new NpgsqlCommand("DEALLOCATE kept_plan", connection);
+        await deallocate.ExecuteNonQueryAsync();
+        return scans;
     }
 
     /// <summary>Runs <paramref name="sql"/> under <c>EXPLAIN ANALYZE</c>: how many rows its scans of the job table returned, over all their loops.</summary>
