@@ -12,6 +12,9 @@ public sealed record JobHandlerRegistration(
     TimeSpan? Timeout,
     Func<IServiceProvider, JobContext, string, CancellationToken, Task> Invoke)
 {
+    /// <summary>The name of each run's span, made once for the kind instead of at every run.</summary>
+    public string SpanName { get; } = Telemetry.JobTelemetry.RunSpanName(Kind);
+
     /// <summary>The registration of <typeparamref name="THandler"/> for <paramref name="kind"/>.</summary>
     public static JobHandlerRegistration For<THandler, TArgs>(string kind, TimeSpan? timeout)
         where THandler : IJobHandler<TArgs> =>

@@ -19,6 +19,22 @@ internal enum OutcomeKind
     Abandoned,
 }
 
+/// <summary>The <c>job.outcome</c> tag of the job instruments.</summary>
+internal static class OutcomeKindTags
+{
+    /// <summary><paramref name="kind"/> in lower case, without the allocations of <c>ToString().ToLowerInvariant()</c> at every run.</summary>
+    public static string TagValue(this OutcomeKind kind) => kind switch
+    {
+        OutcomeKind.Completed => "completed",
+        OutcomeKind.Retryable => "retryable",
+        OutcomeKind.Discarded => "discarded",
+        OutcomeKind.Cancelled => "cancelled",
+        OutcomeKind.Released => "released",
+        OutcomeKind.Abandoned => "abandoned",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an outcome."),
+    };
+}
+
 /// <summary>What one run of a job ended with, waiting to be written by the <see cref="JobCompleter"/>.</summary>
 /// <param name="Id">The job.</param>
 /// <param name="Attempt">The attempt that ran: the write only lands if the job is still on it.</param>

@@ -27,8 +27,17 @@ internal sealed class JobProducer(
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Channel<bool> _slotFreed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly HashSet<Task> _inFlight = [];
+    private readonly TaskCompletionSource _runsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
+
+    // Runs whose handler has not returned yet, and whether a shutdown waits for them to reach zero:
+    // a count, not a set of tasks, because tracking each run's task cost every job a lock, a set
+    // entry and a continuation.
+    private int _runsInFlight;
+    private int _waitingForRuns;
+
+    // FreeSlot as a delegate, made once rather than at every run's end.
+    private Action? _freeSlot;
 
     // Runs whose handler has ended and whose outcome waits for the completer's next write, which
     // frees their slots: a claim made now would take only the slots freed so far.
@@ -92,15 +101,17 @@ internal sealed class JobProducer(
         free <= 0 || (free < fullClaim / 2 && awaitingWrite > 0);
 
     /// <summary>Completes when every started run has ended, or when <paramref name="cancellationToken"/> fires.</summary>
-    public async Task WaitForRunsAsync(CancellationToken cancellationToken)
+    public Task WaitForRunsAsync(CancellationToken cancellationToken)
     {
-        Task[] runs;
-        lock (_inFlight)
+        // Called once claiming has stopped, so the count only falls from here. The exchange is a full
+        // fence: either this read sees the last run's decrement, or that run sees the flag.
+        Interlocked.Exchange(ref _waitingForRuns, 1);
+        if (Volatile.Read(ref _runsInFlight) == 0)
         {
-            runs = [.. _inFlight];
+            _runsEnded.TrySetResult();
         }
 
-        await Task.WhenAll(runs).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _runsEnded.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -153,7 +164,7 @@ internal sealed class JobProducer(
                 claimed.Add(new ClaimedJob(
                     reader.GetInt64(id), reader.GetString(queueColumn), reader.GetString(kind), reader.GetString(args),
                     reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.IsDBNull(traceParent) ? null : reader.GetString(traceParent),
-                    reader.IsDBNull(latency) ? 0 : Convert.ToDouble(reader.GetValue(latency), System.Globalization.CultureInfo.InvariantCulture),
+                    reader.IsDBNull(latency) ? 0 : reader.GetDouble(latency),
                     sent));
             }
 
@@ -174,21 +185,8 @@ internal sealed class JobProducer(
         var job = new RunningJob(claimed.Id, claimed.Attempt, claimed.Queue, claimed.Kind);
         runningJobs.Add(job);
         Interlocked.Increment(ref _running);
-        var run = Task.Run(() => RunOneAsync(claimed, job));
-        lock (_inFlight)
-        {
-            _inFlight.Add(run);
-        }
-
-        run.ContinueWith(
-            t =>
-            {
-                lock (_inFlight)
-                {
-                    _inFlight.Remove(t);
-                }
-            },
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Interlocked.Increment(ref _runsInFlight);
+        _ = Task.Run(() => RunOneAsync(claimed, job));
     }
 
     private async Task RunOneAsync(ClaimedJob claimed, RunningJob job)
@@ -196,12 +194,13 @@ internal sealed class JobProducer(
         var tags = JobTelemetry.Tags(claimed.Queue, claimed.Kind);
         var queueLatency = TimeSpan.FromMilliseconds(claimed.LatencyMs) + Stopwatch.GetElapsedTime(claimed.ClaimSent);
         JobTelemetry.QueueLatency.Record(queueLatency.TotalSeconds, tags);
-        using var activity = JobTelemetry.StartRun(claimed.Kind, claimed.Queue, claimed.Id, claimed.Attempt, claimed.TraceParent);
+        var found = handlers.Find(claimed.Kind);
+        using var activity = JobTelemetry.StartRun(found?.SpanName ?? JobTelemetry.RunSpanName(claimed.Kind), claimed.Kind, claimed.Queue, claimed.Id, claimed.Attempt, claimed.TraceParent);
         var started = Stopwatch.GetTimestamp();
         JobOutcome outcome;
         try
         {
-            var registration = handlers.Find(claimed.Kind)
+            var registration = found
                 ?? throw new InvalidOperationException($"No handler for kind '{claimed.Kind}' is registered in worker {options.WorkerId}.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
             timeout.CancelAfter(registration.Timeout ?? options.DefaultJobTimeout);
@@ -245,12 +244,16 @@ internal sealed class JobProducer(
                 claimed.Id, claimed.Kind, claimed.Attempt, claimed.MaxAttempts, error.GetType().Name, error.Message);
         }
 
-        tags.Add("job.outcome", outcome.Kind.ToString().ToLowerInvariant());
+        tags.Add("job.outcome", outcome.Kind.TagValue());
         JobTelemetry.ExecutionDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         job.HandlerDone = true;
         Interlocked.Increment(ref _awaitingWrite);
-        completer.Submit(outcome with { Written = FreeSlot });
+        completer.Submit(outcome with { Written = _freeSlot ??= FreeSlot });
         job.Dispose();
+        if (Interlocked.Decrement(ref _runsInFlight) == 0 && Volatile.Read(ref _waitingForRuns) == 1)
+        {
+            _runsEnded.TrySetResult();
+        }
     }
 
     private void FreeSlot()

@@ -92,6 +92,8 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- found them (by ctid, a TID scan): the row locks taken by FOR UPDATE keep every locked version in
 -- place until this statement ends, and a lookup of each id in job_pkey cost a quarter of the
 -- claim's buffer reads (8,100 -> 6,100 a claim of 1,000; 15 % of its time).
+-- latency_ms is date_part's double precision, read as a double: extract's numeric cost the Worker a
+-- decimal decoded and boxed for every job it started.
 WITH lim AS (
     SELECT greatest(0, least(
                $2::integer,
@@ -123,7 +125,7 @@ WITH lim AS (
         lease_expires_at = now() + $4 * interval '1 millisecond'
     WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM next))
     RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.trace_parent,
-              extract(epoch FROM j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
+              date_part('epoch', j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
 ), started AS (
     INSERT INTO jobs.queue_start (queue, started_at)
     SELECT $1, now() FROM claimed WHERE (SELECT rate_limited FROM lim)

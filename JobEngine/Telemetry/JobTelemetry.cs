@@ -78,11 +78,14 @@ public static class JobTelemetry
         return activity;
     }
 
-    /// <summary>Starts the span of one run, as a child of the enqueuing request's trace when it had one.</summary>
-    public static Activity? StartRun(string kind, string queue, long id, int attempt, string? traceParent)
+    /// <summary>The name of a run's span, <c>job {kind}</c>; a registered kind keeps its own (<see cref="Running.JobHandlerRegistration.SpanName"/>).</summary>
+    public static string RunSpanName(string kind) => $"job {kind}";
+
+    /// <summary>Starts the span <paramref name="spanName"/> (<see cref="RunSpanName"/>) of one run, as a child of the enqueuing request's trace when it had one.</summary>
+    public static Activity? StartRun(string spanName, string kind, string queue, long id, int attempt, string? traceParent)
     {
         ActivityContext.TryParse(traceParent, null, out var parent);
-        var activity = ActivitySource.StartActivity($"job {kind}", ActivityKind.Consumer, parent);
+        var activity = ActivitySource.StartActivity(spanName, ActivityKind.Consumer, parent);
         activity?.SetTag("job.id", id);
         activity?.SetTag("job.kind", kind);
         activity?.SetTag("job.queue", queue);

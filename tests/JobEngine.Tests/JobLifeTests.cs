@@ -28,6 +28,12 @@ public sealed class JobLifeTests
         Assert.False(JobLife.Allows(JobState.Running, JobState.Completed, JobActor.Rescuer));
     }
 
+    [Fact]
+    public void Every_outcome_is_tagged_with_its_name_in_lower_case()
+    {
+        Assert.All(Enum.GetValues<OutcomeKind>(), kind => Assert.Equal(kind.ToString().ToLowerInvariant(), kind.TagValue()));
+    }
+
     [Theory]
     [InlineData(1, 1_000)]
     [InlineData(2, 2_000)]
