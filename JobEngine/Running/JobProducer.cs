@@ -30,9 +30,9 @@ internal sealed class JobProducer(
     private readonly TaskCompletionSource _runsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
 
-    // Runs whose handler has not returned yet, and whether a shutdown waits for them to reach zero:
-    // a count, not a set of tasks, because tracking each run's task cost every job a lock, a set
-    // entry and a continuation.
+    // Runs started and not yet ended (a run ends once its outcome is handed to the completer), and
+    // whether a shutdown waits for them to reach zero: a count, not a set of tasks, because tracking
+    // each run's task cost every job a lock, a set entry and a continuation.
     private int _runsInFlight;
     private int _waitingForRuns;
 
