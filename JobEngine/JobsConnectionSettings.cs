@@ -20,7 +20,7 @@ public static class JobsConnectionSettings
     /// values (<c>plan_cache_mode=force_custom_plan</c>), as unprepared statements were: the engine's
     /// queries are written for plans made with their parameters (a claim's LIMIT, a listing's
     /// filters), which a generic plan would not see. A claim's round trip is the exception: it keeps
-    /// one plan per connection (PlanClaimsOnceForThisTransaction in job.sql). A pooler in transaction
+    /// one plan per connection (ConfigureClaimTransaction in job.sql). A pooler in transaction
     /// mode needs to support prepared statements (PgBouncer 1.21 or later with max_prepared_statements).
     /// </summary>
     public static void ApplyTo(NpgsqlConnectionStringBuilder builder)

@@ -9,7 +9,7 @@ internal static class JobSql
     public static readonly string SelectLiveJobsByIdempotencyKey = Queries.Get(nameof(SelectLiveJobsByIdempotencyKey));
     public static readonly string SelectJobById = Queries.Get(nameof(SelectJobById));
     public static readonly string ClaimJobs = Queries.Get(nameof(ClaimJobs));
-    public static readonly string PlanClaimsOnceForThisTransaction = Queries.Get(nameof(PlanClaimsOnceForThisTransaction));
+    public static readonly string ConfigureClaimTransaction = Queries.Get(nameof(ConfigureClaimTransaction));
     public static readonly string LockQueueClaim = Queries.Get(nameof(LockQueueClaim));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
     public static readonly string DisableNestedLoopsForThisTransaction = Queries.Get(nameof(DisableNestedLoopsForThisTransaction));

@@ -1,3 +1,4 @@
+using JobEngine.Sql;
 using Npgsql;
 
 namespace JobEngine.Tests;
@@ -16,6 +17,24 @@ public sealed class JobsConnectionSettingsTests(TestDatabase db) : IClassFixture
         Assert.Equal("force_custom_plan 1min", await command.ExecuteScalarAsync());
         Assert.Equal(JobsConnectionSettings.DefaultMaxAutoPrepare, connection.MaxAutoPrepare);
         Assert.True(connection.NoResetOnClose);
+    }
+
+    [Fact]
+    public async Task A_claim_commits_without_waiting_for_its_flush_and_the_connection_waits_again_after_it()
+    {
+        await using var source = NpgsqlDataSource.Create(db.AppConnectionString);
+        await using var connection = await source.OpenConnectionAsync();
+        await using var show = new NpgsqlCommand("SELECT current_setting('synchronous_commit')", connection);
+
+        await using (var claim = await connection.BeginTransactionAsync())
+        {
+            await using var configure = new NpgsqlCommand(JobSql.ConfigureClaimTransaction, connection, claim);
+            await configure.ExecuteNonQueryAsync();
+            Assert.Equal("off", await show.ExecuteScalarAsync());
+            await claim.CommitAsync();
+        }
+
+        Assert.Equal("on", await show.ExecuteScalarAsync());
     }
 
     [Fact]

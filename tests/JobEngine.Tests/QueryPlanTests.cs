@@ -43,14 +43,14 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
         Assert.True(QueryPlans.UsesOnly(jobScans, index, ReadsTheLiveTable.Contains(statement)), $"{statement}: {string.Join(", ", jobScans)}");
     }
 
-    // A claim's round trip keeps one plan per connection (PlanClaimsOnceForThisTransaction): the plan
+    // A claim's round trip keeps one plan per connection (ConfigureClaimTransaction): the plan
     // is made with whatever the statistics said then, so it must be the intended plan on the loaded
     // tables and on each table StaleStatisticsAsync builds. Each statement: its round trip's settings, its
     // parameter types, arguments (SQL literals) and the index its plan must use.
     private static readonly Dictionary<string, (string Settings, string Types, string Arguments, string Index)> KeptPlans = new()
     {
-        [nameof(JobSql.ClaimJobs)] = (JobSql.PlanClaimsOnceForThisTransaction, "text, integer, text, double precision", "'default', 100, 'w', 30000", "job_claim_idx"),
-        [nameof(JobSql.MillisecondsUntilNextScheduledJob)] = (JobSql.PlanClaimsOnceForThisTransaction, "text[]", "'{default}'", "job_claim_idx"),
+        [nameof(JobSql.ClaimJobs)] = (JobSql.ConfigureClaimTransaction, "text, integer, text, double precision", "'default', 100, 'w', 30000", "job_claim_idx"),
+        [nameof(JobSql.MillisecondsUntilNextScheduledJob)] = (JobSql.ConfigureClaimTransaction, "text[]", "'{default}'", "job_claim_idx"),
     };
 
     private const string Loaded = "loaded";

@@ -36,7 +36,7 @@ public static class QueryPlans
     /// <summary>
     /// The plan of <paramref name="sql"/> sent as a prepared statement in a round trip: in the open
     /// transaction of <paramref name="connection"/>, the round trip's <paramref name="planSettings"/>
-    /// (e.g. the engine's PlanClaimsOnceForThisTransaction), then the statement prepared with
+    /// (e.g. the engine's ConfigureClaimTransaction), then the statement prepared with
     /// <paramref name="parameterTypes"/> and explained with <paramref name="arguments"/> (SQL literals).
     /// Every plan node that reads a job table, as <see cref="JobTableScansAsync"/> lists them.
     /// </summary>

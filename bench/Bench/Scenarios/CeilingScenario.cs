@@ -155,7 +155,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
 
         if (claim)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("PlanClaimsOnceForThisTransaction")));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("ConfigureClaimTransaction")));
             var lockQueue = new NpgsqlBatchCommand(BenchSql.Engine.Get("LockQueueClaim"));
             lockQueue.Parameters.Add(new() { Value = NewJob.DefaultQueue });
             batch.BatchCommands.Add(lockQueue);
