@@ -20,6 +20,7 @@ internal static class BenchSql
     public static readonly string HoldPgBossJobs = Queries.Get(nameof(HoldPgBossJobs));
     public static readonly string HoldHangfireJobs = Queries.Get(nameof(HoldHangfireJobs));
     public static readonly string SeedFinalizedJobs = Queries.Get(nameof(SeedFinalizedJobs));
+    public static readonly string WaitForFlushAtCommit = Queries.Get(nameof(WaitForFlushAtCommit));
     public static readonly string CountJobs = Queries.Get(nameof(CountJobs));
     public static readonly string StatementStats = Queries.Get(nameof(StatementStats));
     public static readonly string ServerSettings = Queries.Get(nameof(ServerSettings));

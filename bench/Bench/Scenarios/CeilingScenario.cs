@@ -126,8 +126,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
     /// <summary>
     /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
     /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
-    /// the id list), then, when <paramref name="claim"/>, the claim's plan settings, the queue's claim
-    /// lock and ClaimJobs. Returns the claimed jobs.
+    /// the id list), then, when <paramref name="claim"/>, the claim's settings, the queue's claim
+    /// lock and ClaimJobs (and, after outcomes, the durable commit they need). Returns the claimed jobs.
     /// </summary>
     private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
         NpgsqlConnection connection, Storage storage, List<long> ids, List<short> attempts, bool claim, CancellationToken cancellationToken)
@@ -165,6 +165,10 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
             claimJobs.Parameters.Add(new() { Value = "ceiling" });
             claimJobs.Parameters.Add(new() { Value = 30_000.0 });
             batch.BatchCommands.Add(claimJobs);
+            if (ids.Count > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.WaitForFlushAtCommit));
+            }
         }
 
         var claimed = (Ids: new List<long>(Ours.ClaimBatchSize), Attempts: new List<short>(Ours.ClaimBatchSize));

@@ -97,3 +97,9 @@ SELECT count(*) FROM jobs.job_history WHERE id = ANY ($1::bigint[]);
 -- When each finished job of $1 (ids) started and was finalized (database clock), and on which
 -- attempt: a step that ran twice shows attempt 2.
 SELECT id, attempted_at, finalized_at, attempt FROM jobs.job_history WHERE id = ANY ($1::bigint[]);
+
+-- name: WaitForFlushAtCommit
+-- The ceiling's round trip that writes outcomes and claims in one transaction ends with this: the
+-- claim's settings (ConfigureClaimTransaction) commit without waiting for the WAL flush, and the
+-- outcomes must wait for it, as the Worker's outcome writes (their own transactions) do.
+SELECT set_config('synchronous_commit', 'on', true);
