@@ -66,9 +66,9 @@ LIMIT 1;
 -- every other writer's (enqueue-to-start at 1,000 jobs/s, medians of six alternated pairs of runs:
 -- p50 3.2 against 3.8 ms, p99 10.1 against 14.5). The next synchronous commit on the server (the
 -- run's outcome, a lease renewal, a handler's own write, any enqueue) flushes the claim with it. A
--- crash of PostgreSQL or its host before that flush loses the claim: its job is runnable again at
--- once and its attempt number is used again (at least once still holds; README, Guarantees). A
--- clean stop or restart flushes it first.
+-- crash of PostgreSQL or its host before that flush can lose the claim: its job is then runnable
+-- again at once and its attempt number is used again (at least once still holds; README,
+-- Guarantees). A clean stop or restart flushes it first.
 SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
        set_config('enable_seqscan', 'off', true),
        set_config('enable_bitmapscan', 'off', true),
