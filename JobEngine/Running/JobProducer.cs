@@ -125,8 +125,9 @@ internal sealed class JobProducer(
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection);
         await using var batchScope = batch.ConfigureAwait(false);
-        // Four statements in one implicit transaction: the plans' settings, the queue's claim lock, the
-        // claim with a fresh snapshot, then the next due time (its own snapshot, which sees the claim).
+        // Four statements in one implicit transaction: the claim's settings (its plans, its commit), the
+        // queue's claim lock, the claim with a fresh snapshot, then the next due time (its own snapshot,
+        // which sees the claim).
         batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.ConfigureClaimTransaction));
         var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
         lockQueue.Parameters.Add(new() { Value = queue });
