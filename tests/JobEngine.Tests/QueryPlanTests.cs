@@ -232,10 +232,69 @@ public sealed class QueryPlanTests : IClassFixture<LoadedJobsDatabase>
             await using var command = new Npgsql.NpgsqlCommand(sql, connection);
             return (T)(await command.ExecuteScalarAsync())!;
         }
-
-        static IEnumerable<System.Text.Json.JsonElement> Nodes(System.Text.Json.JsonElement node) =>
-            node.TryGetProperty("Plans", out var children) ? [node, .. children.EnumerateArray().SelectMany(Nodes)] : [node];
     }
+
+    // jobs.resolve_dependents plans its statements with their values on whatever statistics
+    // jobs.job_dependency has. Analyzed while every job had one dependent, then given a fan-out, the
+    // statement counting a finished root's dependents off once joined its counted rows to their counts
+    // by a nested loop of one CTE over the other: 10,000 dependents, 100,000,000 comparisons, a Worker's
+    // outcome write of 12 s (migration 22). The function's statement is read from the database and
+    // planned as the function plans it (its values, its settings), for a root with 2,000 dependents;
+    // no join may throw away more rows than there are dependents.
+    [Fact]
+    public async Task Counting_off_a_fan_out_never_compares_every_dependent_with_every_other_whatever_the_statistics_said()
+    {
+        const int width = 2000;
+        var fresh = new TestDatabase();
+        await fresh.InitializeAsync();
+        try
+        {
+            var client = new JobClient(fresh.App);
+            await client.EnqueueWorkflowAsync(new NewWorkflow([.. Enumerable.Range(0, 50).Select(i =>
+                new NewWorkflowStep($"s{i}", new NewJob("noop")) { DependsOn = i == 0 ? [] : [$"s{i - 1}"] })]));
+            await fresh.ExecuteAsync("ALTER TABLE jobs.job_dependency SET (autovacuum_enabled = false)");
+            await fresh.ExecuteAsync("ANALYZE jobs.job_dependency");
+            var parallel = Enumerable.Range(0, width).Select(i => $"f{i}").ToList();
+            var fanOut = await client.EnqueueWorkflowAsync(new NewWorkflow(
+            [
+                new NewWorkflowStep("root", new NewJob("noop")),
+                .. parallel.Select(name => new NewWorkflowStep(name, new NewJob("noop")) { DependsOn = ["root"] }),
+                new NewWorkflowStep("fan-in", new NewJob("noop")) { DependsOn = parallel },
+            ]));
+            var root = fanOut.Steps.Single(s => s.Name == "root").JobId;
+
+            var function = await fresh.ScalarAsync<string>("SELECT pg_get_functiondef('jobs.resolve_dependents'::regproc)");
+            var start = function.IndexOf("WITH hits AS (", StringComparison.Ordinal);
+            var end = function.IndexOf("FROM counted AS c;", start, StringComparison.Ordinal);
+            Assert.True(start >= 0 && end > start, "jobs.resolve_dependents has no statement counting dependents off");
+            var counting = function[start..end].Replace("INTO touched", "", StringComparison.Ordinal).Replace("unnest(ids, states)", $"unnest('{{{root}}}'::bigint[], '{{completed}}'::jobs.job_state[])", StringComparison.Ordinal)
+                + "FROM counted AS c";
+
+            await using var connection = await fresh.Owner.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var settings = new Npgsql.NpgsqlCommand("SET LOCAL plan_cache_mode = force_custom_plan", connection, transaction))
+            {
+                await settings.ExecuteNonQueryAsync();
+            }
+
+            await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + counting, connection, transaction);
+            using var plan = System.Text.Json.JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
+            await transaction.RollbackAsync();
+
+            var nodes = Nodes(plan.RootElement[0].GetProperty("Plan")).ToList();
+            Assert.Equal(width, (long)nodes.Single(n => n.TryGetProperty("Subplan Name", out var name) && name.GetString() == "CTE counted").GetProperty("Actual Rows").GetDouble());
+            Assert.All(nodes, n => Assert.True(
+                !n.TryGetProperty("Rows Removed by Join Filter", out var removed) || removed.GetDouble() <= width,
+                $"{n.GetProperty("Node Type").GetString()} threw away {(n.TryGetProperty("Rows Removed by Join Filter", out var r) ? r.GetDouble() : 0):N0} rows by its join filter"));
+        }
+        finally
+        {
+            await fresh.DisposeAsync();
+        }
+    }
+
+    private static IEnumerable<System.Text.Json.JsonElement> Nodes(System.Text.Json.JsonElement node) =>
+        node.TryGetProperty("Plans", out var children) ? [node, .. children.EnumerateArray().SelectMany(Nodes)] : [node];
 
     private static string SqlOf(string statement) => (string)typeof(JobSql).GetField(statement)!.GetValue(null)!;
 
