@@ -82,6 +82,10 @@ SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
 -- job_claim_idx and fought over the same rows (each skipped a rival's locked rows and rechecked
 -- rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000, and
 -- PostgreSQL spent 30 us per job instead of 18. A claim waiting here sleeps on the lock.
+-- Measured again with claims that write no index and commit without waiting: a queue without a
+-- limit row claiming without the lock (three alternated pairs) drained with 2 Worker processes at
+-- 31,600-33,100 jobs/s against 35,200-40,300 with it (PostgreSQL 36-40 us a job against 32-36), though
+-- the bench's two-connection loop with no history gained (104,000-116,000 against 85,000-101,000).
 SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
 -- name: ClaimJobs
