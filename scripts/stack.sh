@@ -116,6 +116,9 @@ SELECT format('CREATE ROLE jobs_owner LOGIN CREATEDB CREATEROLE PASSWORD %L', :'
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jobs_owner') \gexec
 SELECT format('ALTER ROLE jobs_owner PASSWORD %L', :'owner_pw') \gexec
 GRANT pg_read_all_stats, pg_signal_backend TO jobs_owner;
+-- The tests count how often a trigger's statement is planned (EnqueueTests): the owner may turn
+-- on pg_stat_statements' planning counts in its own sessions; nothing else changes.
+GRANT SET ON PARAMETER pg_stat_statements.track_planning TO jobs_owner;
 SELECT 'CREATE DATABASE jobsdb OWNER jobs_owner'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'jobsdb') \gexec
 SQL

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace JobEngine.Tests;
 
 public sealed class EnqueueTests : IClassFixture<TestDatabase>
@@ -63,6 +65,43 @@ public sealed class EnqueueTests : IClassFixture<TestDatabase>
         Assert.Equal(2, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-one-trip' AND idempotency_key IS NULL"));
         Assert.Equal(before, afterKeyless);
         Assert.True(afterKeyed > afterKeyless, $"a keyed enqueue's transaction should be counted: {afterKeyless} -> {afterKeyed}");
+    }
+
+    [Fact]
+    public async Task An_enqueue_on_a_tuned_connection_plans_its_count_statement_once_per_connection()
+    {
+        // The insert's count trigger (migration 24): on the Api's and the Worker's connections
+        // (force_custom_plan), a trigger statement with a parameter would be planned at every insert,
+        // and every job waits for its insert. The owner may count plans in its own session (scripts/stack.sh).
+        var tuned = new NpgsqlConnectionStringBuilder(_db.OwnerConnectionString) { Options = "-c pg_stat_statements.track_planning=on" };
+        JobsConnectionSettings.ApplyTo(tuned);
+        await using var source = NpgsqlDataSource.Create(tuned.ConnectionString);
+        var client = new JobClient(source);
+        const string CountStatementPlansAndCalls = """
+            SELECT coalesce(sum(plans), 0)::bigint, coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND userid = current_user::regrole
+              AND query LIKE 'INSERT INTO jobs.job_count%'
+            """;
+        var before = await PlansAndCallsAsync(source, CountStatementPlansAndCalls);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await client.EnqueueManyAsync([new NewJob("noop") { Queue = "q-planned" }, new NewJob("noop") { Queue = "q-planned" }]);
+        }
+
+        var after = await PlansAndCallsAsync(source, CountStatementPlansAndCalls);
+        Assert.Equal(10, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-planned'"));
+        Assert.Equal(5, after.Calls - before.Calls);
+        Assert.True(after.Plans - before.Plans <= 1, $"the count statement was planned {after.Plans - before.Plans} times for 5 inserts on one connection");
+    }
+
+    private static async Task<(long Plans, long Calls)> PlansAndCallsAsync(NpgsqlDataSource source, string sql)
+    {
+        await using var command = source.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     [Fact]
