@@ -40,7 +40,7 @@ internal static class Report
         Line();
         Line($"Drain: {plan.DrainJobs:N0} no-op jobs ({plan.HangfireDrainJobs:N0} for Hangfire, whose one-job-per-query design makes 100,000 too slow for the time budget; jobs/s is comparable), " +
              $"median of {plan.Runs} run(s), timed from the worker being ready to the first {BenchPlan.DrainPoll.TotalMilliseconds:0} ms poll that finds no unfinished job. " +
-             $"Steady: {plan.SteadySeconds:0.#} s per rate, first {plan.WarmupSeconds:0.#} s left out. Scale: median of {plan.ScaleRuns} run(s) per point.");
+             $"Steady: {plan.SteadySeconds:0.#} s per rate, first {plan.WarmupSeconds:0.#} s left out; the cold start and the rates up to 1,000/s are the median of {plan.Runs} round(s), the contenders taking turns round by round (higher rates: the first round). Scale: median of {plan.ScaleRuns} run(s) per point.");
         Line();
         Line("## Headline: ours / peer");
         Line();
