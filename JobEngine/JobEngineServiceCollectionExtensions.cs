@@ -54,6 +54,7 @@ public static class JobEngineServiceCollectionExtensions
         services.TryAddSingleton<JobPruner>();
         services.TryAddSingleton<JobScheduler>();
         services.TryAddSingleton<WorkerRegistration>();
+        services.TryAddSingleton<WorkerWarmup>();
         services.AddHealthChecks().AddCheck<Health.WorkerRegistrationHealthCheck>("worker-registration");
         services.AddHostedService<JobWorkerService>();
         return services;

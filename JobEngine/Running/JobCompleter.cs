@@ -82,39 +82,8 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
 
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var npgsqlBatch = new NpgsqlBatch(connection);
+        var npgsqlBatch = OutcomeRoundTrip(connection, finished, released, options.Value);
         await using var npgsqlBatchScope = npgsqlBatch.ConfigureAwait(false);
-        npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
-        var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
-        if (retries.Count > 0)
-        {
-            var retry = new NpgsqlBatchCommand(JobSql.ScheduleRetries);
-            retry.Parameters.Add(new() { Value = retries.Select(o => o.Id).ToArray() });
-            retry.Parameters.Add(new() { Value = retries.Select(o => (short)o.Attempt).ToArray() });
-            retry.Parameters.Add(new() { Value = retries.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
-            retry.Parameters.Add(new() { Value = retries.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-            npgsqlBatch.BatchCommands.Add(retry);
-        }
-
-        if (finished.Count > 0)
-        {
-            var finish = new NpgsqlBatchCommand(JobSql.FinishJobs);
-            finish.Parameters.Add(new() { Value = finished.Select(o => o.Id).ToArray() });
-            finish.Parameters.Add(new() { Value = finished.Select(o => (short)o.Attempt).ToArray() });
-            finish.Parameters.Add(new() { Value = finished.Select(o => o.FinalState!).ToArray() });
-            finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
-            finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-            finish.Parameters.Add(new() { Value = options.Value.KeepsHistory });
-            npgsqlBatch.BatchCommands.Add(finish);
-        }
-
-        if (released.Count > 0)
-        {
-            var release = new NpgsqlBatchCommand(JobSql.ReleaseJobs);
-            release.Parameters.Add(new() { Value = released.Select(o => o.Id).ToArray() });
-            release.Parameters.Add(new() { Value = released.Select(o => (short)o.Attempt).ToArray() });
-            npgsqlBatch.BatchCommands.Add(release);
-        }
 
         // FinishJobs, the one statement of the batch with a 'released' column, says how many
         // waiting workflow steps its finishes made available.
@@ -128,5 +97,48 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             }
         }
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// The round trip that writes <paramref name="finished"/> (retries among them) and <paramref name="released"/>
+    /// on <paramref name="connection"/>. FinishJobs is sent unless only releases are written, so with
+    /// nothing to write (<see cref="WorkerWarmup"/>) the round trip is the one a finish sends.
+    /// </summary>
+    internal static NpgsqlBatch OutcomeRoundTrip(NpgsqlConnection connection, List<JobOutcome> finished, List<JobOutcome> released, JobWorkerOptions options)
+    {
+        var npgsqlBatch = new NpgsqlBatch(connection);
+        npgsqlBatch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.DisableNestedLoopsForThisTransaction));
+        var retries = finished.Where(o => o.Kind == OutcomeKind.Retryable).ToList();
+        if (retries.Count > 0)
+        {
+            var retry = new NpgsqlBatchCommand(JobSql.ScheduleRetries);
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.Id).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (short)o.Attempt).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
+            retry.Parameters.Add(new() { Value = retries.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            npgsqlBatch.BatchCommands.Add(retry);
+        }
+
+        if (finished.Count > 0 || released.Count == 0)
+        {
+            var finish = new NpgsqlBatchCommand(JobSql.FinishJobs);
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.Id).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => (short)o.Attempt).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.FinalState!).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
+            finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            finish.Parameters.Add(new() { Value = options.KeepsHistory });
+            npgsqlBatch.BatchCommands.Add(finish);
+        }
+
+        if (released.Count > 0)
+        {
+            var release = new NpgsqlBatchCommand(JobSql.ReleaseJobs);
+            release.Parameters.Add(new() { Value = released.Select(o => o.Id).ToArray() });
+            release.Parameters.Add(new() { Value = released.Select(o => (short)o.Attempt).ToArray() });
+            npgsqlBatch.BatchCommands.Add(release);
+        }
+
+        return npgsqlBatch;
     }
 }

@@ -123,26 +123,8 @@ internal sealed class JobProducer(
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var batch = new NpgsqlBatch(connection);
+        var batch = ClaimRoundTrip(connection, queue, wanted, options);
         await using var batchScope = batch.ConfigureAwait(false);
-        // Four statements in one implicit transaction: the claim's settings (its plans, its commit), the
-        // queue's claim lock, the claim with a fresh snapshot, then the next due time (its own snapshot,
-        // which sees the claim).
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.ConfigureClaimTransaction));
-        var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
-        lockQueue.Parameters.Add(new() { Value = queue });
-        batch.BatchCommands.Add(lockQueue);
-
-        var claim = new NpgsqlBatchCommand(JobSql.ClaimJobs);
-        claim.Parameters.Add(new() { Value = queue });
-        claim.Parameters.Add(new() { Value = wanted });
-        claim.Parameters.Add(new() { Value = options.WorkerId });
-        claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
-        batch.BatchCommands.Add(claim);
-
-        var untilDue = new NpgsqlBatchCommand(JobSql.MillisecondsUntilNextScheduledJob);
-        untilDue.Parameters.Add(new() { Value = new[] { queue } });
-        batch.BatchCommands.Add(untilDue);
         var claimed = new List<ClaimedJob>(wanted);
         double? untilDueMs;
         // The claim's now() (attempted_at, from which latency_ms is counted) is taken when the batch
@@ -179,6 +161,33 @@ internal sealed class JobProducer(
         // the job would sit in 'running' until its lease expired and it ran a second time.
         claimed.ForEach(Start);
         return (claimed.Count, untilDueMs);
+    }
+
+    /// <summary>
+    /// A claim's round trip on <paramref name="connection"/>, four statements in one implicit transaction:
+    /// the claim's settings (its plans, its commit), the queue's claim lock, the claim of up to
+    /// <paramref name="wanted"/> jobs with a fresh snapshot, then the next due time (its own snapshot,
+    /// which sees the claim). <see cref="WorkerWarmup"/> sends it with nothing wanted.
+    /// </summary>
+    internal static NpgsqlBatch ClaimRoundTrip(NpgsqlConnection connection, string queue, int wanted, JobWorkerOptions options)
+    {
+        var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.ConfigureClaimTransaction));
+        var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
+        lockQueue.Parameters.Add(new() { Value = queue });
+        batch.BatchCommands.Add(lockQueue);
+
+        var claim = new NpgsqlBatchCommand(JobSql.ClaimJobs);
+        claim.Parameters.Add(new() { Value = queue });
+        claim.Parameters.Add(new() { Value = wanted });
+        claim.Parameters.Add(new() { Value = options.WorkerId });
+        claim.Parameters.Add(new() { Value = options.LeaseDuration.TotalMilliseconds });
+        batch.BatchCommands.Add(claim);
+
+        var untilDue = new NpgsqlBatchCommand(JobSql.MillisecondsUntilNextScheduledJob);
+        untilDue.Parameters.Add(new() { Value = new[] { queue } });
+        batch.BatchCommands.Add(untilDue);
+        return batch;
     }
 
     private void Start(ClaimedJob claimed)

@@ -26,6 +26,7 @@ public sealed class JobWorkerService(
     JobPruner pruner,
     JobScheduler scheduler,
     WorkerRegistration registration,
+    WorkerWarmup warmup,
     IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory) : BackgroundService
 {
@@ -44,6 +45,8 @@ public sealed class JobWorkerService(
         HashSet<string> limited;
         try
         {
+            // Before the first heartbeat: a registered worker is one that claims at full speed.
+            await warmup.WarmAsync(stoppingToken).ConfigureAwait(false);
             limited = await RegisterAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

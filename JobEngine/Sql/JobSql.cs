@@ -12,6 +12,7 @@ internal static class JobSql
     public static readonly string ConfigureClaimTransaction = Queries.Get(nameof(ConfigureClaimTransaction));
     public static readonly string LockQueueClaim = Queries.Get(nameof(LockQueueClaim));
     public static readonly string MillisecondsUntilNextScheduledJob = Queries.Get(nameof(MillisecondsUntilNextScheduledJob));
+    public static readonly string GiveUpOnLocksSoon = Queries.Get(nameof(GiveUpOnLocksSoon));
     public static readonly string DisableNestedLoopsForThisTransaction = Queries.Get(nameof(DisableNestedLoopsForThisTransaction));
     public static readonly string ScheduleRetries = Queries.Get(nameof(ScheduleRetries));
     public static readonly string FinishJobs = Queries.Get(nameof(FinishJobs));

@@ -168,6 +168,12 @@ CROSS JOIN LATERAL (
     LIMIT 1) AS next
 WHERE NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS paused WHERE paused.queue = q.queue);
 
+-- name: GiveUpOnLocksSoon
+-- Sent first in a Worker's warm-up round trips (WorkerWarmup.cs), which claim and finish nothing:
+-- a warm-up behind a lock someone holds on the job tables (a migration, an operator's LOCK TABLE)
+-- is not worth waiting for. Local to the round trip's transaction.
+SELECT set_config('lock_timeout', '1s', true);
+
 -- name: DisableNestedLoopsForThisTransaction
 -- Sent first in the round trips that join jobs.job to a list of ids (ScheduleRetries, FinishJobs,
 -- ReleaseJobs, ExtendLeases). Statistics taken while few jobs ran say 'running' is rare, so the

@@ -68,6 +68,13 @@ internal static class BenchRunner
             results.Notes.Add($"- steady rates held {steadySeconds:0.#} s each (BENCH_STEADY_SECONDS).");
         }
 
+        // BENCH_SCALE_PROCESSES (comma-separated counts) narrows the scale scenario, e.g. to profile 4 processes alone.
+        if (Environment.GetEnvironmentVariable("BENCH_SCALE_PROCESSES") is { Length: > 0 } scaleProcesses)
+        {
+            plan = plan with { ScaleProcesses = [.. scaleProcesses.Split(',').Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture))] };
+            results.Notes.Add($"- scale with {scaleProcesses} processes only (BENCH_SCALE_PROCESSES).");
+        }
+
         var machine = await Machine.DescribeAsync(env, token).ConfigureAwait(false);
         var drain = new DrainScenario(env, plan, results);
 

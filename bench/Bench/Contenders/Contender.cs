@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Bench.Contenders;
 
 /// <summary>What a producer process reports when it is done: jobs sent, failed sends, and the rate it held.</summary>
@@ -29,10 +31,23 @@ internal abstract class Contender(BenchEnvironment env)
     public abstract ChildProcess StartWorker(BenchDatabase db, int index, string latencyFile);
 
     /// <summary>
-    /// The lock statement that keeps its workers from taking jobs (see <see cref="Scenarios.DrainScenario"/>):
-    /// EXCLUSIVE on the table they claim from, run in a transaction held open until every worker is up.
+    /// The statement that keeps its workers from taking jobs (see <see cref="Scenarios.DrainScenario"/>), run
+    /// in a transaction held open until every worker is up: the peers lock the table they claim from
+    /// EXCLUSIVE; ours resumes its paused queue (<see cref="Ours.HoldJobsAsync"/>).
     /// </summary>
     public abstract string HoldJobsSql { get; }
+
+    /// <summary>
+    /// Keeps this contender's workers from taking jobs until the returned transaction commits (see
+    /// <see cref="Scenarios.DrainScenario"/>): <see cref="HoldJobsSql"/> in a transaction on <paramref name="connection"/>.
+    /// </summary>
+    public virtual async Task<NpgsqlTransaction> HoldJobsAsync(BenchDatabase db, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var hold = new NpgsqlCommand(HoldJobsSql, connection, transaction);
+        await hold.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return transaction;
+    }
 
     /// <summary>Completes when every one of <paramref name="workers"/> is up (started, connected, its handlers known).</summary>
     public abstract Task WaitUntilReadyAsync(BenchDatabase db, IReadOnlyList<ChildProcess> workers, CancellationToken cancellationToken);

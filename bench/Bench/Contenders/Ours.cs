@@ -1,4 +1,5 @@
 using JobEngine;
+using JobEngine.Queues;
 using Npgsql;
 
 namespace Bench.Contenders;
@@ -83,6 +84,16 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
         }, LogFile($"worker{index}"));
 
     public override string HoldJobsSql => BenchSql.HoldOursJobs;
+
+    /// <summary>
+    /// Our queue is paused (committed) and the hold resumes it: a lock on jobs.job would also hold the
+    /// Workers' warm-up, which runs before they register (see WorkerWarmup) and claims nothing.
+    /// </summary>
+    public override async Task<NpgsqlTransaction> HoldJobsAsync(BenchDatabase db, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await new QueuePauses(db.OwnerSource).PauseAsync(NewJob.DefaultQueue, "bench", cancellationToken).ConfigureAwait(false);
+        return await base.HoldJobsAsync(db, connection, cancellationToken).ConfigureAwait(false);
+    }
 
     public override Task WaitUntilReadyAsync(BenchDatabase db, IReadOnlyList<ChildProcess> workers, CancellationToken cancellationToken) =>
         Poll.UntilAsync(

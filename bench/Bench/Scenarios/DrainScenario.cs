@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Bench.Contenders;
 using JobEngine.Queues;
-using Npgsql;
 
 namespace Bench.Scenarios;
 
@@ -51,7 +50,7 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
             }
 
             await using var holdConnection = processes > 1 ? await db.OwnerSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false) : null;
-            await using var hold = holdConnection is null ? null : await HoldJobsAsync(holdConnection, contender, cancellationToken).ConfigureAwait(false);
+            await using var hold = holdConnection is null ? null : await contender.HoldJobsAsync(db, holdConnection, cancellationToken).ConfigureAwait(false);
             var workers = Enumerable.Range(1, processes).Select(i => contender.StartWorker(db, i, "")).ToList();
             RuntimeProfile? runtime = null;
             try
@@ -97,15 +96,6 @@ internal sealed class DrainScenario(BenchEnvironment env, BenchPlan plan, Result
                 await db.DisposeAsync().ConfigureAwait(false);
             }
         }
-    }
-
-    /// <summary>A transaction holding <see cref="Contender.HoldJobsSql"/>: claims wait until it commits.</summary>
-    private static async Task<NpgsqlTransaction> HoldJobsAsync(NpgsqlConnection connection, Contender contender, CancellationToken cancellationToken)
-    {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var lockJobs = new NpgsqlCommand(contender.HoldJobsSql, connection, transaction);
-        await lockJobs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return transaction;
     }
 
     private static async Task StopAsync(List<ChildProcess> workers)
