@@ -48,18 +48,13 @@ public sealed class EnqueueTests : IClassFixture<TestDatabase>
         // Counted by the server: a BEGIN and COMMIT of its own would add a round trip to every job's
         // wait for a Worker. A keyed enqueue still takes a transaction (its lookup follows the
         // insert), which shows the count sees them.
-        const string TransactionStatements = """
-            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND userid = 'jobs_app'::regrole
-              AND (query ILIKE 'BEGIN%' OR query ILIKE 'COMMIT%')
-            """;
-        var before = await _db.ScalarAsync<long>(TransactionStatements);
+        string[] transactionStatements = ["BEGIN%", "COMMIT%"];
+        var before = await _db.AppStatementCallsAsync(transactionStatements);
 
         var results = await _client.EnqueueManyAsync([new NewJob("noop") { Queue = "q-one-trip" }, new NewJob("noop") { Queue = "q-one-trip" }]);
-        var afterKeyless = await _db.ScalarAsync<long>(TransactionStatements);
+        var afterKeyless = await _db.AppStatementCallsAsync(transactionStatements);
         await _client.EnqueueAsync(new NewJob("noop") { Queue = "q-one-trip", IdempotencyKey = "one-trip" });
-        var afterKeyed = await _db.ScalarAsync<long>(TransactionStatements);
+        var afterKeyed = await _db.AppStatementCallsAsync(transactionStatements);
 
         Assert.Equal(2, results.Count);
         Assert.Equal(2, await _db.ScalarAsync<long>("SELECT count(*) FROM jobs.job WHERE queue = 'q-one-trip' AND idempotency_key IS NULL"));

@@ -68,6 +68,17 @@ public sealed class TestDatabase : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Calls so far (pg_stat_statements) of the statements the jobs_app role (the Api's and the Worker's)
+    /// sent to this database whose text is LIKE any of <paramref name="patterns"/>.
+    /// </summary>
+    public Task<long> AppStatementCallsAsync(params string[] patterns) => ScalarAsync<long>("""
+        SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND userid = 'jobs_app'::regrole
+          AND query LIKE ANY ($1)
+        """, (object)patterns);
+
     public async Task<T> ScalarAsync<T>(string sql, params object[] parameters)
     {
         await using var command = Owner.CreateCommand(sql);

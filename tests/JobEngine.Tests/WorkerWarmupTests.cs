@@ -14,13 +14,8 @@ public sealed class WorkerWarmupTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task A_worker_sends_its_claim_five_times_on_each_connection_before_it_registers()
     {
-        const string ClaimCalls = """
-            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND userid = 'jobs_app'::regrole
-              AND query LIKE '%FOR UPDATE SKIP LOCKED%' AND query LIKE '%attempted_by = $3%'
-            """;
-        var before = await _db.ScalarAsync<long>(ClaimCalls);
+        const string Claim = "%FOR UPDATE SKIP LOCKED%attempted_by = $3%";
+        var before = await _db.AppStatementCallsAsync(Claim);
 
         await using var worker = await TestWorker.StartAsync(_db, new() { ["WorkerId"] = "warm-worker", ["Queues:warm-up"] = "2" });
         await Eventually.WaitForAsync(
@@ -30,7 +25,7 @@ public sealed class WorkerWarmupTests : IClassFixture<TestDatabase>
         // One queue: two connections (its producer's and the completer's), five round trips each, all
         // before the heartbeat; the producer's own first claim may have followed it. Without the
         // warm-up, that first claim is all there is.
-        var claims = await _db.ScalarAsync<long>(ClaimCalls) - before;
+        var claims = await _db.AppStatementCallsAsync(Claim) - before;
         Assert.True(claims >= 10, $"{claims} claims were sent by the time the worker registered; the warm-up sends 10");
     }
 }
