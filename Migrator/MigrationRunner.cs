@@ -16,7 +16,7 @@ public sealed class MigrationRunner(
     TextWriter output,
     ILogger<MigrationRunner> logger)
 {
-    private readonly AppRoleSetup _appRole = new(options, logger);
+    private readonly AppRoleSetup _appRole = new(dataSource, options, logger);
     private readonly IndexBuildProgress _indexBuilds = new(dataSource, options, logger);
 
     /// <summary>Applies every pending migration; with <paramref name="dryRun"/> only prints what it would do.</summary>
@@ -36,7 +36,7 @@ public sealed class MigrationRunner(
             return;
         }
 
-        await _appRole.EnsureAsync(connection, cancellationToken).ConfigureAwait(false);
+        await _appRole.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await new InvalidIndexRepair(_indexBuilds, logger).RepairAsync(connection, invalid, pending, cancellationToken).ConfigureAwait(false);
         foreach (var migration in pending)
         {

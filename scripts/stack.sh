@@ -92,6 +92,7 @@ port = $PG_PORT
 unix_socket_directories = '$root/run'
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
+pg_stat_statements.max = 20000
 max_connections = 300
 shared_buffers = 512MB
 track_io_timing = on
@@ -129,6 +130,16 @@ SQL
   # bloat"). Set on every start, so a cluster made by an older checkout gets it too.
   as_postgres psql -q -h "$root/run" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "ALTER SYSTEM SET autovacuum_naptime = '5s'" -c "SELECT pg_reload_conf()" >/dev/null
+  # The test suite makes a database per test class and each keeps its statements' entries: with the
+  # default 5,000 the least-used are evicted mid-run, and a test reading its own statements back
+  # (DatabaseHealthTests) finds none. The setting is read at start, so an older cluster restarts once.
+  as_postgres psql -q -h "$root/run" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "ALTER SYSTEM SET pg_stat_statements.max = 20000" -c "SELECT pg_reload_conf()" >/dev/null
+  if [ "$(as_postgres psql -Atq -h "$root/run" -p "$PG_PORT" -U postgres -d postgres \
+      -c "SELECT pending_restart FROM pg_settings WHERE name = 'pg_stat_statements.max'")" = "t" ]; then
+    say "restarting PostgreSQL once to raise pg_stat_statements.max to 20000"
+    as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -o "-p $PG_PORT" -w -t 60 restart >/dev/null
+  fi
   as_postgres psql -q -h "$root/run" -p "$PG_PORT" -U postgres -d template1 -v ON_ERROR_STOP=1 \
     -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 }

@@ -94,6 +94,28 @@ public sealed class MigratorTests : IAsyncLifetime
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_history_state_id_idx'"));
     }
 
+    // The services' role is one row of the cluster's catalog, set by the Migrator of every database:
+    // Migrators of several databases starting together (the test assemblies' fixtures do) must all
+    // end with their tables, not one of them with "tuple concurrently updated" and no schema.
+    [Fact]
+    public async Task Migrators_of_several_databases_on_one_cluster_set_the_services_role_at_once()
+    {
+        var databases = Enumerable.Range(0, 6).Select(_ => new TestDatabase()).ToList();
+        try
+        {
+            await Task.WhenAll(databases.Select(d => d.InitializeAsync()));
+
+            foreach (var database in databases)
+            {
+                Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM jobs.job"));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(databases.Select(d => d.DisposeAsync()));
+        }
+    }
+
     [Fact]
     public async Task A_bad_command_line_prints_usage_and_exits_2()
     {

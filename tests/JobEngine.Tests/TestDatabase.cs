@@ -11,9 +11,6 @@ namespace JobEngine.Tests;
 /// </summary>
 public sealed class TestDatabase : IAsyncLifetime
 {
-    // The app role is cluster-wide: concurrent ALTER ROLE from parallel fixtures would collide.
-    private static readonly SemaphoreSlim MigrationGate = new(1, 1);
-
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..12];
     public string OwnerConnectionString { get; private set; } = "";
     public string AppConnectionString { get; private set; } = "";
@@ -43,7 +40,12 @@ public sealed class TestDatabase : IAsyncLifetime
             Password = AppRolePassword,
         }.ConnectionString;
         Owner = NpgsqlDataSource.Create(OwnerConnectionString);
-        await MigrateAsync("apply");
+        var (exitCode, output) = await MigrateAsync("apply");
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"Migrating the test database {Name} failed (exit code {exitCode}):\n{output}");
+        }
+
         App = NpgsqlDataSource.Create(AppConnectionString);
     }
 
@@ -53,19 +55,11 @@ public sealed class TestDatabase : IAsyncLifetime
 
     public async Task<(int ExitCode, string Output)> MigrateAsync(MigratorOptions options, params string[] args)
     {
-        await MigrationGate.WaitAsync();
-        try
-        {
-            using var output = new StringWriter();
-            var runner = new MigrationRunner(Owner, Migration.LoadEmbedded(), Options.Create(options), output, NullLogger<MigrationRunner>.Instance);
-            var command = new MigratorCommand(runner, output, NullLogger<MigratorCommand>.Instance);
-            var code = await command.RunAsync(args, CancellationToken.None);
-            return (code, output.ToString());
-        }
-        finally
-        {
-            MigrationGate.Release();
-        }
+        using var output = new StringWriter();
+        var runner = new MigrationRunner(Owner, Migration.LoadEmbedded(), Options.Create(options), output, NullLogger<MigrationRunner>.Instance);
+        var command = new MigratorCommand(runner, output, NullLogger<MigratorCommand>.Instance);
+        var code = await command.RunAsync(args, CancellationToken.None);
+        return (code, output.ToString());
     }
 
     /// <summary>
@@ -103,7 +97,12 @@ public sealed class TestDatabase : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await App.DisposeAsync();
+        // A database whose migration failed has no App source yet; it is dropped all the same.
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
         await Owner.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         await using var admin = NpgsqlDataSource.Create(Env("JOBS_OWNER_CONNECTION"));
