@@ -34,6 +34,9 @@ public static class Extensions
     /// <summary>Ours: the ActivitySource and Meter name of the job engine (kept here so ServiceDefaults needs no engine reference).</summary>
     public const string JobEngineTelemetryName = "JobEngine";
 
+    /// <summary>Ours: the name of the setting that builds spans and metrics with no OTLP endpoint (for an exporter added in code).</summary>
+    public const string CollectTelemetrySetting = "Telemetry:Collect";
+
     /// <summary>OpenTelemetry, health checks, service discovery and HttpClient defaults.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -66,28 +69,35 @@ public static class Extensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics =>
-            {
-                metrics.AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation()
-                    .AddRuntimeInstrumentation()
-                    // Ours: the job instruments and the Api's cache counters.
-                    .AddMeter(JobEngineTelemetryName)
-                    .AddMeter(builder.Environment.ApplicationName);
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(builder.Environment.ApplicationName)
-                    // Ours: a span per job run, child of the request that enqueued it.
-                    .AddSource(JobEngineTelemetryName)
-                    .AddAspNetCoreInstrumentation(tracing =>
-                        // Exclude health check requests from tracing
-                        tracing.Filter = context =>
-                            !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                            && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                    .AddHttpClientInstrumentation();
-            });
+        // Ours: spans and metrics are built only when something exports them. Without an exporter the
+        // SDK still made a span and three measurements for every job that nobody could read: 1.3 µs
+        // of a Worker's CPU per job, a fifth of what a no-op job costs it (a 300,000-job drain, 7.0-7.5
+        // -> 5.8-6.1 µs a job). Telemetry:Collect=true builds them for an exporter added in code.
+        if (builder.ExportsTelemetry())
+        {
+            builder.Services.AddOpenTelemetry()
+                .WithMetrics(metrics =>
+                {
+                    metrics.AddAspNetCoreInstrumentation()
+                        .AddHttpClientInstrumentation()
+                        .AddRuntimeInstrumentation()
+                        // Ours: the job instruments and the Api's cache counters.
+                        .AddMeter(JobEngineTelemetryName)
+                        .AddMeter(builder.Environment.ApplicationName);
+                })
+                .WithTracing(tracing =>
+                {
+                    tracing.AddSource(builder.Environment.ApplicationName)
+                        // Ours: a span per job run, child of the request that enqueued it.
+                        .AddSource(JobEngineTelemetryName)
+                        .AddAspNetCoreInstrumentation(tracing =>
+                            // Exclude health check requests from tracing
+                            tracing.Filter = context =>
+                                !context.Request.Path.StartsWithSegments(HealthEndpointPath)
+                                && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                        .AddHttpClientInstrumentation();
+                });
+        }
 
         builder.AddLogSafety();
 
@@ -114,15 +124,19 @@ public static class Extensions
     private static TBuilder AddOpenTelemetryExporters<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        var useOtlpExporter = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-
-        if (useOtlpExporter)
+        if (builder.HasOtlpEndpoint())
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
 
         return builder;
     }
+
+    private static bool HasOtlpEndpoint(this IHostApplicationBuilder builder) =>
+        !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    private static bool ExportsTelemetry(this IHostApplicationBuilder builder) =>
+        builder.HasOtlpEndpoint() || string.Equals(builder.Configuration[CollectTelemetrySetting], "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A <c>self</c> check tagged <c>live</c>, which <c>/alive</c> reports.</summary>
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)

@@ -21,6 +21,7 @@ public sealed class ApiUnderTest(TestDatabase db, Telemetry telemetry) : WebAppl
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
+        builder.UseSetting(Microsoft.Extensions.Hosting.Extensions.CollectTelemetrySetting, "true");
         builder.UseSetting("ConnectionStrings:jobsdb", db.AppConnectionString);
         builder.UseSetting("ConnectionStrings:cache", TestDatabase.Env("ConnectionStrings__cache"));
         builder.UseSetting("Api:CacheKeyPrefix", db.Name + ":");

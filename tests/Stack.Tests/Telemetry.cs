@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -22,6 +23,13 @@ public sealed class Telemetry
             .WithTracing(tracing => tracing.AddInMemoryExporter(Spans))
             .WithMetrics(metrics => metrics.AddInMemoryExporter(Metrics))
             .WithLogging(logging => logging.AddProcessor(new CopyingLogProcessor(Logs)));
+
+    /// <summary>
+    /// Asks ServiceDefaults to build spans and metrics without an OTLP endpoint (Telemetry:Collect), so this
+    /// class's exporter sees them; set before <c>AddServiceDefaults</c>, which reads it.
+    /// </summary>
+    public static void Collect(IHostApplicationBuilder builder) =>
+        builder.Configuration[Extensions.CollectTelemetrySetting] = "true";
 
     /// <summary>Exports every pending span and a fresh collection of every metric.</summary>
     public static void Flush(IServiceProvider services)

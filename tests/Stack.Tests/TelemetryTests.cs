@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using JobEngine;
+using JobEngine.Telemetry;
 using JobEngine.Tests;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -130,11 +131,44 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
         Assert.Equal(typeof(InvalidOperationException).FullName, Telemetry.Tag(point, "error.type"));
     }
 
+    // With no OTLP endpoint nothing can read a job's span or measurements, so none is built: the
+    // engine's source and meter are left out, unless Telemetry:Collect asks for them (an exporter
+    // added in code, as this class's in-memory one).
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_job_span_and_its_measurements_are_built_only_when_telemetry_is_exported(bool collect)
+    {
+        var telemetry = new Telemetry();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        if (collect)
+        {
+            Telemetry.Collect(builder);
+        }
+
+        builder.AddServiceDefaults();
+        telemetry.AddTo(builder.Services);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var queue = "built-" + Guid.NewGuid().ToString("N")[..8];
+
+        using (JobTelemetry.StartRun("job noop", "noop", queue, 1, 1, null))
+        {
+            JobTelemetry.Completed.Add(1, JobTelemetry.Tags(queue, "noop"));
+        }
+
+        Telemetry.Flush(host.Services);
+        Assert.Equal(collect, telemetry.Spans.Snapshot().Any(s => s.Source.Name == JobTelemetry.Name && (string?)s.GetTagItem("job.queue") == queue));
+        Assert.Equal(collect, telemetry.Points("job.completed").Any(p => Telemetry.Tag(p, "job.queue") == queue));
+        await host.StopAsync();
+    }
+
     [Fact]
     public async Task Logs_carry_trace_and_span_ids_and_never_a_password_or_an_api_key()
     {
         var telemetry = new Telemetry();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        Telemetry.Collect(builder);
         builder.AddServiceDefaults();
         telemetry.AddTo(builder.Services);
         using var host = builder.Build();
@@ -196,6 +230,7 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
             ["Jobs:QueueDepthInterval"] = "00:00:00.200",
             ["Webhooks:SigningSecret"] = "test-secret",
         });
+        Telemetry.Collect(builder);
         builder.AddServiceDefaults();
         WorkerServices.AddApplicationServices(builder); // By name: the Api, also referenced here, has one too.
         telemetry.AddTo(builder.Services);
@@ -225,6 +260,7 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:jobsdb"] = db.OwnerConnectionString });
+        Telemetry.Collect(builder);
         builder.AddServiceDefaults();
         builder.AddMigratorServices();
         telemetry.AddTo(builder.Services);
@@ -237,6 +273,7 @@ public sealed class TelemetryTests(TestDatabase db, ITestOutputHelper output) : 
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        Telemetry.Collect(builder);
         builder.AddServiceDefaults();
         builder.Services.AddNpgsqlDataSource(db.AppConnectionString).AddJobEngine();
         telemetry.AddTo(builder.Services);

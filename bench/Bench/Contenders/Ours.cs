@@ -33,7 +33,7 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
 
     public override string Settings =>
         (keepsHistory ? "" : "as ours, with Jobs__Worker__RetentionPeriod=00:00:00 (no history: finished jobs are deleted); ") +
-        $"Worker.dll (published: Release, ReadyToRun): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on; jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
+        $"Worker.dll (published: Release, ReadyToRun): Jobs__Worker__Queues__default={Concurrency}, Jobs__Worker__ClaimBatchSize={ClaimBatchSize}, Jobs__Worker__LeaseDuration={LeaseDuration} with RescueInterval 00:00:01 (defaults 30 s and 5 s, shortened because lost outcomes wait out a lease: see rescued_jobs), CompleteBatchSize 2000 (default), PollInterval 1 s, LISTEN/NOTIFY on, no OTLP endpoint (so no span or metric is built; the peers build none either); jobs added with JobClient.EnqueueManyAsync in batches of {EnqueueBatch:N0}";
 
     public override string AnyLeftSql => BenchSql.AnyLeftOurs;
 
