@@ -212,13 +212,12 @@ internal sealed class JobProducer(
         {
             var registration = found
                 ?? throw new InvalidOperationException($"No handler for kind '{claimed.Kind}' is registered in worker {options.WorkerId}.");
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
-            timeout.CancelAfter(registration.Timeout ?? options.DefaultJobTimeout);
+            job.StopAfter(registration.Timeout ?? options.DefaultJobTimeout);
             var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts, queueLatency);
             var scope = scopes.CreateAsyncScope();
             await using (scope.ConfigureAwait(false))
             {
-                await registration.Invoke(scope.ServiceProvider, context, claimed.ArgsJson, timeout.Token).ConfigureAwait(false);
+                await registration.Invoke(scope.ServiceProvider, context, claimed.ArgsJson, job.Token).ConfigureAwait(false);
             }
 
             outcome = JobOutcome.Completed(claimed.Id, claimed.Attempt);

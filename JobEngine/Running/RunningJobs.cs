@@ -85,6 +85,13 @@ public sealed class RunningJob(long id, int attempt, string queue, string kind) 
         }
     }
 
+    /// <summary>
+    /// Cancels <see cref="Token"/> after <paramref name="timeout"/> with no <see cref="Reason"/>, which the run
+    /// reports as a timeout. The job's own source is timed, not a linked one made per run: a linked source
+    /// cost every job an allocation and a registration on this one.
+    /// </summary>
+    internal void StopAfter(TimeSpan timeout) => _stop.CancelAfter(timeout);
+
     /// <inheritdoc />
     public void Dispose() => _stop.Dispose();
 }

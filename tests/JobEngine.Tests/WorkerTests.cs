@@ -127,6 +127,19 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task A_handler_past_its_timeout_is_stopped_and_its_attempt_fails_with_a_timeout()
+    {
+        await using var worker = await TestWorker.StartAsync(_db, new() { ["Queues:timeout"] = "2", ["DefaultJobTimeout"] = "00:00:00.300" });
+        var job = await _client.EnqueueAsync(NewJob.Create("sleep", new { ms = 600_000 }) with { Queue = "timeout", MaxAttempts = 1 });
+
+        await _db.WaitForStateAsync(job.Job.Id, JobState.Discarded);
+
+        var discarded = (await _client.GetAsync(job.Job.Id))!;
+        Assert.Contains("TimeoutException", discarded.ErrorsJson, StringComparison.Ordinal);
+        Assert.Contains("The 'sleep' job ran past its timeout.", discarded.ErrorsJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task On_shutdown_a_running_job_finishes_within_the_drain_timeout()
     {
         var worker = await TestWorker.StartAsync(_db, new() { ["Queues:drain"] = "2", ["DrainTimeout"] = "00:00:30" });
