@@ -12,10 +12,11 @@ namespace Migrator;
 internal sealed partial class AppRoleSetup(NpgsqlDataSource dataSource, IOptions<MigratorOptions> options, ILogger logger)
 {
     // A role is a row of the cluster-wide catalog: two Migrators of databases on one cluster that
-    // set it at the same moment make one of them fail with "tuple concurrently updated" (the test
-    // suites of two assemblies did, and the loser's database was left without its tables). The
-    // statement is idempotent, so it is sent again, on a new connection: Npgsql closes the one that
-    // got this error.
+    // set it at the same moment make one of them fail with "tuple concurrently updated", and two that
+    // create it at once make one fail with "role already exists" or a duplicate key in pg_authid (the
+    // test suites of two assemblies did, and the loser's database was left without its tables). The
+    // step is idempotent, so it is taken again (the role then exists and only its password is set),
+    // on a new connection: Npgsql closes the one that got the error.
     private const int RoleStatementAttempts = 5;
 
     public async Task EnsureAsync(CancellationToken cancellationToken)
@@ -34,13 +35,17 @@ internal sealed partial class AppRoleSetup(NpgsqlDataSource dataSource, IOptions
                 await SetRoleAsync(role, password, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (PostgresException e) when (e.MessageText == "tuple concurrently updated" && attempt < RoleStatementAttempts)
+            catch (PostgresException e) when (IsConcurrentRoleChange(e) && attempt < RoleStatementAttempts)
             {
-                logger.LogInformation("Role {Role} was changed by another session at the same moment; setting it again ({Attempt} of {Attempts}).", role, attempt + 1, RoleStatementAttempts);
+                logger.LogInformation("Role {Role} was created or changed by another session at the same moment; setting it again ({Attempt} of {Attempts}).", role, attempt + 1, RoleStatementAttempts);
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    private static bool IsConcurrentRoleChange(PostgresException e) =>
+        e.MessageText == "tuple concurrently updated"
+        || e.SqlState is PostgresErrorCodes.DuplicateObject or PostgresErrorCodes.UniqueViolation;
 
     private async Task SetRoleAsync(string role, string? password, CancellationToken cancellationToken)
     {
