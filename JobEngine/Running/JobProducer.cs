@@ -139,15 +139,17 @@ internal sealed class JobProducer(
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
 
             // By name (ClaimJobs' RETURNING), each ordinal looked up once per claim, not per row.
-            var (id, queueColumn, kind, args, attempt, maxAttempts, traceParent, latency) = (
+            var (id, queueColumn, kind, args, attempt, maxAttempts, traceParent, latency, readyAt) = (
                 reader.GetOrdinal("id"), reader.GetOrdinal("queue"), reader.GetOrdinal("kind"), reader.GetOrdinal("args"),
-                reader.GetOrdinal("attempt"), reader.GetOrdinal("max_attempts"), reader.GetOrdinal("trace_parent"), reader.GetOrdinal("latency_ms"));
+                reader.GetOrdinal("attempt"), reader.GetOrdinal("max_attempts"), reader.GetOrdinal("trace_parent"), reader.GetOrdinal("latency_ms"),
+                reader.GetOrdinal("ready_at"));
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 claimed.Add(new ClaimedJob(
                     reader.GetInt64(id), reader.GetString(queueColumn), reader.GetString(kind), reader.GetString(args),
                     reader.GetInt16(attempt), reader.GetInt16(maxAttempts), reader.IsDBNull(traceParent) ? null : reader.GetString(traceParent),
                     reader.IsDBNull(latency) ? 0 : reader.GetDouble(latency),
+                    reader.GetFieldValue<DateTimeOffset>(readyAt),
                     sent));
             }
 
@@ -213,7 +215,7 @@ internal sealed class JobProducer(
             var registration = found
                 ?? throw new InvalidOperationException($"No handler for kind '{claimed.Kind}' is registered in worker {options.WorkerId}.");
             job.StopAfter(registration.Timeout ?? options.DefaultJobTimeout);
-            var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts, queueLatency);
+            var context = new JobContext(claimed.Id, claimed.Kind, claimed.Queue, claimed.Attempt, claimed.MaxAttempts, queueLatency, claimed.ReadyAt);
             var scope = scopes.CreateAsyncScope();
             await using (scope.ConfigureAwait(false))
             {
@@ -292,6 +294,6 @@ internal sealed class JobProducer(
         }
     }
 
-    /// <summary>A claimed job; <paramref name="LatencyMs"/> is its wait until the claim's now(), <paramref name="ClaimSent"/> the <see cref="Stopwatch"/> timestamp of the claim's send.</summary>
-    private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs, long ClaimSent);
+    /// <summary>A claimed job; <paramref name="LatencyMs"/> is its wait from <paramref name="ReadyAt"/> until the claim's now(), <paramref name="ClaimSent"/> the <see cref="Stopwatch"/> timestamp of the claim's send.</summary>
+    private sealed record ClaimedJob(long Id, string Queue, string Kind, string ArgsJson, short Attempt, short MaxAttempts, string? TraceParent, double LatencyMs, DateTimeOffset ReadyAt, long ClaimSent);
 }

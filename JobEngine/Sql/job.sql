@@ -106,7 +106,7 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- place until this statement ends, and a lookup of each id in job_pkey cost a quarter of the
 -- claim's buffer reads (8,100 -> 6,100 a claim of 1,000; 15 % of its time).
 -- latency_ms is date_part's double precision, read as a double: extract's numeric cost the Worker a
--- decimal decoded and boxed for every job it started.
+-- decimal decoded and boxed for every job it started. ready_at is the instant latency_ms counts from.
 WITH lim AS (
     SELECT greatest(0, least(
                $2::integer,
@@ -138,7 +138,8 @@ WITH lim AS (
         lease_expires_at = now() + $4 * interval '1 millisecond'
     WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM next))
     RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.trace_parent,
-              date_part('epoch', j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms
+              date_part('epoch', j.attempted_at - greatest(j.run_at, j.created_at)) * 1000 AS latency_ms,
+              greatest(j.run_at, j.created_at) AS ready_at
 ), started AS (
     INSERT INTO jobs.queue_start (queue, started_at)
     SELECT $1, now() FROM claimed WHERE (SELECT rate_limited FROM lim)

@@ -200,9 +200,10 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
     }
 
     // What a user waits for runs to the handler's call: the claim's own round trip and commit count,
-    // not only the database's wait until the claim began (attempted_at).
+    // not only the database's wait until the claim began (attempted_at). It counts from the job's
+    // creation, which the handler also reads as an instant of the database's clock.
     [Fact]
-    public async Task A_handlers_queue_latency_runs_past_the_claims_start_to_its_own_call()
+    public async Task A_handlers_queue_latency_runs_past_the_claims_start_to_its_own_call_from_the_jobs_creation()
     {
         var seen = new TaskCompletionSource<(JobContext Job, DateTimeOffset At)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var worker = await TestWorker.StartAsync(_db, new() { ["Queues:latency"] = "1" }, services =>
@@ -214,11 +215,13 @@ public sealed class WorkerTests : IClassFixture<TestDatabase>
         await _db.WaitForStateAsync(job.Job.Id, JobState.Completed);
         var untilClaimMs = await _db.ScalarAsync<double>(
             "SELECT (extract(epoch FROM attempted_at - created_at) * 1000)::float8 FROM jobs.job_all WHERE id = $1", job.Job.Id);
+        var createdAt = await _db.ScalarAsync<DateTime>("SELECT created_at FROM jobs.job_all WHERE id = $1", job.Job.Id);
 
         Assert.True(context.QueueLatency.TotalMilliseconds > untilClaimMs,
             $"queue latency {context.QueueLatency.TotalMilliseconds:0.000} ms should exceed the wait until the claim began, {untilClaimMs:0.000} ms");
         Assert.True(context.QueueLatency < at - before + TimeSpan.FromMilliseconds(100),
             $"queue latency {context.QueueLatency.TotalMilliseconds:0.000} ms should be about the {(at - before).TotalMilliseconds:0.000} ms from enqueue to the handler");
+        Assert.Equal(createdAt, context.ReadyAt.UtcDateTime);
     }
 
     /// <summary>Hands its context and the instant it was called to the test.</summary>

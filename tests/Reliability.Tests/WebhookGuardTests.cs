@@ -14,7 +14,7 @@ namespace Reliability.Tests;
 public sealed class WebhookGuardTests
 {
     private const string Secret = "test-signing-secret";
-    private static readonly JobContext Job = new(42, "webhook", "default", 1, 25, TimeSpan.Zero);
+    private static readonly JobContext Job = new(42, "webhook", "default", 1, 25, TimeSpan.Zero, DateTimeOffset.UnixEpoch);
 
     [Theory]
     [InlineData("http://169.254.169.254/latest/meta-data/")]
