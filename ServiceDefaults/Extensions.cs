@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -136,7 +137,7 @@ public static class Extensions
         !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     private static bool ExportsTelemetry(this IHostApplicationBuilder builder) =>
-        builder.HasOtlpEndpoint() || string.Equals(builder.Configuration[CollectTelemetrySetting], "true", StringComparison.OrdinalIgnoreCase);
+        builder.HasOtlpEndpoint() || builder.Configuration.GetValue<bool>(CollectTelemetrySetting);
 
     /// <summary>A <c>self</c> check tagged <c>live</c>, which <c>/alive</c> reports.</summary>
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)

@@ -10,12 +10,14 @@ internal static class BenchSql
     /// <summary>The engine's own queries, so the ceiling runs exactly the SQL the Worker runs.</summary>
     public static readonly IReadOnlyDictionary<string, string> Engine = SqlFile.Load(typeof(JobEngine.JobClient).Assembly, "job.sql");
 
+    /// <summary>The engine's pause and resume of a queue: ours is held by a paused queue (see <see cref="Contenders.Ours.HoldJobsAsync"/>).</summary>
+    public static readonly string ResumeOursQueue = SqlFile.Load(typeof(JobEngine.JobClient).Assembly, "queue_pause.sql").Get("ResumeQueue");
+
     public static readonly string AnyLeftOurs = Queries.Get(nameof(AnyLeftOurs));
     public static readonly string AnyLeftGraphile = Queries.Get(nameof(AnyLeftGraphile));
     public static readonly string AnyLeftPgBoss = Queries.Get(nameof(AnyLeftPgBoss));
     public static readonly string AnyLeftHangfire = Queries.Get(nameof(AnyLeftHangfire));
     public static readonly string WorkersRegistered = Queries.Get(nameof(WorkersRegistered));
-    public static readonly string HoldOursJobs = Queries.Get(nameof(HoldOursJobs));
     public static readonly string HoldGraphileJobs = Queries.Get(nameof(HoldGraphileJobs));
     public static readonly string HoldPgBossJobs = Queries.Get(nameof(HoldPgBossJobs));
     public static readonly string HoldHangfireJobs = Queries.Get(nameof(HoldHangfireJobs));

@@ -37,6 +37,9 @@ internal abstract class Contender(BenchEnvironment env)
     /// </summary>
     public abstract string HoldJobsSql { get; }
 
+    /// <summary>The parameters of <see cref="HoldJobsSql"/>, if it has any.</summary>
+    protected virtual object[] HoldJobsParameters => [];
+
     /// <summary>
     /// Keeps this contender's workers from taking jobs until the returned transaction commits (see
     /// <see cref="Scenarios.DrainScenario"/>): <see cref="HoldJobsSql"/> in a transaction on <paramref name="connection"/>.
@@ -45,6 +48,11 @@ internal abstract class Contender(BenchEnvironment env)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var hold = new NpgsqlCommand(HoldJobsSql, connection, transaction);
+        foreach (var parameter in HoldJobsParameters)
+        {
+            hold.Parameters.Add(new() { Value = parameter });
+        }
+
         await hold.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return transaction;
     }

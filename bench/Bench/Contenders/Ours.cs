@@ -83,7 +83,10 @@ internal sealed class Ours(BenchEnvironment env, bool keepsHistory = true) : Con
             ["Jobs__DiagnosticStartsFile"] = latencyFile,
         }, LogFile($"worker{index}"));
 
-    public override string HoldJobsSql => BenchSql.HoldOursJobs;
+    /// <summary>The engine's ResumeQueue: a paused queue's claims take nothing, and the commit wakes the Workers.</summary>
+    public override string HoldJobsSql => BenchSql.ResumeOursQueue;
+
+    protected override object[] HoldJobsParameters => [NewJob.DefaultQueue];
 
     /// <summary>
     /// Our queue is paused (committed) and the hold resumes it: a lock on jobs.job would also hold the

@@ -43,7 +43,7 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         var points = Enum.GetValues<Storage>().SelectMany(storage => ((int[])[1, 2]).Select(connections => (Storage: storage, Connections: connections))).ToList();
         var runs = points.ToDictionary(point => point, _ => (Insert: new List<double>(), Drain: new List<double>()));
         var oneTrip = new List<double>();
-        for (var i = 0; i < plan.Runs; i++)
+        for (var i = 0; i < plan.CeilingRuns; i++)
         {
             foreach (var point in points)
             {

@@ -24,16 +24,6 @@ SELECT EXISTS (SELECT 1 FROM hangfire.jobqueue)::int;
 -- how many have since $1, Unix ms (a row from before was an earlier run's worker).
 SELECT count(*) FROM jobs.worker WHERE started_at >= to_timestamp($1 / 1000.0);
 
--- name: HoldOursJobs
--- A drain with several worker processes keeps every contender's claims waiting until all of its
--- processes are up (see DrainScenario): the peers' by EXCLUSIVE on their jobs table (reads pass,
--- claims and writes wait). Ours is paused before its Workers start (Ours.HoldJobsAsync), and this
--- resumes it: a paused queue's claims take nothing, and the commit wakes the Workers (ResumeQueue).
-WITH resumed AS (
-    DELETE FROM jobs.queue_pause WHERE queue = 'default' RETURNING queue
-)
-SELECT count(pg_notify('jobs_inserted', queue)) FROM resumed;
-
 -- name: HoldGraphileJobs
 LOCK TABLE graphile_worker._private_jobs IN EXCLUSIVE MODE;
 
