@@ -123,7 +123,7 @@ internal sealed class JobProducer(
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var batch = ClaimRoundTrip(connection, queue, wanted, options);
+        var batch = ClaimRoundTrip(connection, queue, limited, wanted, options);
         await using var batchScope = batch.ConfigureAwait(false);
         var claimed = new List<ClaimedJob>(wanted);
         double? untilDueMs;
@@ -134,9 +134,12 @@ internal sealed class JobProducer(
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            // Past the settings' and the lock's result sets to the claim's.
+            // Past the settings' result set (and a capped queue's lock's) to the claim's.
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (limited)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
 
             // By name (ClaimJobs' RETURNING), each ordinal looked up once per claim, not per row.
             var (id, queueColumn, kind, args, attempt, maxAttempts, traceParent, latency, readyAt) = (
@@ -166,18 +169,21 @@ internal sealed class JobProducer(
     }
 
     /// <summary>
-    /// A claim's round trip on <paramref name="connection"/>, four statements in one implicit transaction:
-    /// the claim's settings (its plans, its commit), the queue's claim lock, the claim of up to
-    /// <paramref name="wanted"/> jobs with a fresh snapshot, then the next due time (its own snapshot,
-    /// which sees the claim). <see cref="WorkerWarmup"/> sends it with nothing wanted.
+    /// A claim's round trip on <paramref name="connection"/>, statements in one implicit transaction:
+    /// the claim's settings (its plans, its commit), a capped (<paramref name="limited"/>) queue's claim
+    /// lock, the claim of up to <paramref name="wanted"/> jobs with a fresh snapshot, then the next due
+    /// time (its own snapshot, which sees the claim). <see cref="WorkerWarmup"/> sends it with nothing wanted.
     /// </summary>
-    internal static NpgsqlBatch ClaimRoundTrip(NpgsqlConnection connection, string queue, int wanted, JobWorkerOptions options)
+    internal static NpgsqlBatch ClaimRoundTrip(NpgsqlConnection connection, string queue, bool limited, int wanted, JobWorkerOptions options)
     {
         var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(JobSql.ConfigureClaimTransaction));
-        var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
-        lockQueue.Parameters.Add(new() { Value = queue });
-        batch.BatchCommands.Add(lockQueue);
+        if (limited)
+        {
+            var lockQueue = new NpgsqlBatchCommand(JobSql.LockQueueClaim);
+            lockQueue.Parameters.Add(new() { Value = queue });
+            batch.BatchCommands.Add(lockQueue);
+        }
 
         var claim = new NpgsqlBatchCommand(JobSql.ClaimJobs);
         claim.Parameters.Add(new() { Value = queue });

@@ -44,7 +44,7 @@ public sealed class WorkerWarmup(NpgsqlDataSource dataSource, IOptions<JobWorker
         {
             foreach (var queue in settings.Queues.Keys)
             {
-                await SendAsync(JobProducer.ClaimRoundTrip(connection, queue, 0, settings), cancellationToken).ConfigureAwait(false);
+                await SendAsync(JobProducer.ClaimRoundTrip(connection, queue, settings.Limits.ContainsKey(queue), 0, settings), cancellationToken).ConfigureAwait(false);
             }
 
             await SendAsync(JobCompleter.OutcomeRoundTrip(connection, [], [], settings), cancellationToken).ConfigureAwait(false);

@@ -75,27 +75,33 @@ SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
        set_config('synchronous_commit', 'off', true);
 
 -- name: LockQueueClaim
--- Sent before every ClaimJobs: serializes the claimers of one queue (a transaction-level advisory
--- lock, which writes nothing), so the next statement, whose snapshot is taken after the lock, sees
--- every earlier claim and start. A capped queue needs that to count its running jobs. Every queue
--- gains from it once several Worker processes claim: concurrent claims all start at the head of
--- job_claim_idx and fought over the same rows (each skipped a rival's locked rows and rechecked
--- rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000, and
--- PostgreSQL spent 30 us per job instead of 18. A claim waiting here sleeps on the lock.
--- Measured again with claims that write no index and commit without waiting: a queue without a
--- limit row claiming without the lock (three alternated pairs) drained with 2 Worker processes at
--- 31,600-33,100 jobs/s against 35,200-40,300 with it (PostgreSQL 36-40 us a job against 32-36), though
--- the bench's two-connection loop with no history gained (104,000-116,000 against 85,000-101,000).
+-- Sent before ClaimJobs for a queue with a global cap or rate limit (a row in jobs.queue_limit):
+-- serializes its claimers (a transaction-level advisory lock, which writes nothing), so the claim,
+-- whose snapshot is taken after the lock, sees every earlier claim and start and counts the queue's
+-- running jobs right. ClaimJobs takes the same lock again (it is the holder's already).
 SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 
 -- name: ClaimJobs
 -- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
 -- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
 -- back; attempt is the fencing token every later write of this run must present.
--- A queue with a global cap or rate limit (a row in jobs.queue_limit; every claim runs after
--- LockQueueClaim) gets no more than the cap minus its running jobs and the rate limit minus the
--- starts in the sliding window, and each start of a rate-limited queue is recorded; its running
--- jobs are counted from jobs.job_count (kept in the same transaction as every claim and finish).
+-- Claimers of one queue take turns at its head: the claimer that takes the queue's claim lock (the
+-- advisory lock of LockQueueClaim, tried here and never waited for) claims from the head of
+-- job_claim_idx; one that finds it taken claims the $2 jobs after the first $2 (read, not locked:
+-- the holder's share), so two claimers at once take two shares side by side. Concurrent claims
+-- that all started at the head fought over the same rows (each skipped a rival's locked rows and
+-- rechecked rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000,
+-- and PostgreSQL spent 30 us a job instead of 18; waiting for the lock instead left a second
+-- connection idle while the first claimed (two connections added 5 % to one without history). A
+-- queue with fewer than $2 + 1 jobs due is claimed from the head by everyone, as it is small.
+-- (holders_share has one row or none; min() makes it one row either way, where a join kept for
+-- the connection's life, planned under DisableNestedLoopsForThisTransaction, cost 300 ms a claim.)
+-- A queue with a global cap or rate limit (a row in jobs.queue_limit; every claim of it runs after
+-- LockQueueClaim, so it always holds the lock here) gets no more than the cap minus its running
+-- jobs and the rate limit minus the starts in the sliding window, and each start of a rate-limited
+-- queue is recorded; its running jobs are counted from jobs.job_count (kept in the same
+-- transaction as every claim and finish). A claimer without the lock that finds such a row (a
+-- limit written after its Worker started) claims nothing: its count could be stale.
 -- A queue without a row pays one primary-key lookup. The candidates use the constant LIMIT $2 (a
 -- LIMIT computed in the query would cost the planner its index-ordered plan); only the first n are
 -- claimed. A paused queue (a row in jobs.queue_pause, migration 13) yields nothing: one
@@ -107,13 +113,25 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- claim's buffer reads (8,100 -> 6,100 a claim of 1,000; 15 % of its time).
 -- latency_ms is date_part's double precision, read as a double: extract's numeric cost the Worker a
 -- decimal decoded and boxed for every job it started. ready_at is the instant latency_ms counts from.
-WITH lim AS (
-    SELECT greatest(0, least(
+WITH lock AS MATERIALIZED (
+    SELECT pg_try_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0)) AS held
+), holders_share AS (
+    SELECT j.priority, j.run_at, j.id
+    FROM jobs.job AS j
+    WHERE NOT (SELECT held FROM lock)
+      AND j.state IN ('available', 'scheduled', 'retryable')
+      AND j.queue = $1
+      AND j.run_at <= now()
+    ORDER BY j.priority, j.run_at, j.id
+    OFFSET $2
+    LIMIT 1
+), lim AS (
+    SELECT CASE WHEN NOT (SELECT held FROM lock) THEN 0 ELSE greatest(0, least(
                $2::integer,
                coalesce(l.max_running - (SELECT coalesce(sum(c.n), 0) FROM jobs.job_count AS c WHERE c.queue = $1 AND c.state = 'running')::integer, $2::integer),
                CASE WHEN l.rate_limit IS NULL THEN $2::integer
                     ELSE l.rate_limit - (SELECT count(*) FROM jobs.queue_start AS s WHERE s.queue = $1 AND s.started_at > now() - l.rate_period) END
-           )) AS n,
+           )) END AS n,
            l.rate_limit IS NOT NULL AS rate_limited
     FROM jobs.queue_limit AS l
     WHERE l.queue = $1
@@ -122,6 +140,8 @@ WITH lim AS (
     FROM jobs.job
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
+      AND (priority, run_at, id) >= (SELECT coalesce(min(s.priority), -1::smallint), coalesce(min(s.run_at), '-infinity'::timestamptz), coalesce(min(s.id), 0::bigint)
+                                     FROM holders_share AS s)
       AND run_at <= now()
       AND NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS p WHERE p.queue = $1)
     ORDER BY priority, run_at, id

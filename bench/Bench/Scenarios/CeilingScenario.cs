@@ -131,8 +131,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
     /// <summary>
     /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
     /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
-    /// the id list), then, when <paramref name="claim"/>, the claim's settings, the queue's claim
-    /// lock and ClaimJobs (and, after outcomes, the durable commit they need). Returns the claimed jobs.
+    /// the id list), then, when <paramref name="claim"/>, the claim's settings and ClaimJobs (the
+    /// queue has no limit, so no LockQueueClaim) (and, after outcomes, the durable commit they need). Returns the claimed jobs.
     /// </summary>
     private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
         NpgsqlConnection connection, Storage storage, List<long> ids, List<short> attempts, bool claim, CancellationToken cancellationToken)
@@ -161,9 +161,6 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
         if (claim)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(BenchSql.Engine.Get("ConfigureClaimTransaction")));
-            var lockQueue = new NpgsqlBatchCommand(BenchSql.Engine.Get("LockQueueClaim"));
-            lockQueue.Parameters.Add(new() { Value = NewJob.DefaultQueue });
-            batch.BatchCommands.Add(lockQueue);
             var claimJobs = new NpgsqlBatchCommand(BenchSql.Engine.Get("ClaimJobs"));
             claimJobs.Parameters.Add(new() { Value = NewJob.DefaultQueue });
             claimJobs.Parameters.Add(new() { Value = Ours.ClaimBatchSize });

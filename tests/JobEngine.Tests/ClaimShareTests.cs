@@ -1,0 +1,95 @@
+using JobEngine.Sql;
+using Npgsql;
+
+namespace JobEngine.Tests;
+
+/// <summary>
+/// Claimers of one queue at once: the one holding the queue's claim lock claims from the head, one
+/// that finds it taken claims the share after the holder's instead of fighting over the same rows.
+/// </summary>
+public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabase>
+{
+    [Fact]
+    public async Task A_claimer_that_finds_the_claim_lock_taken_claims_the_jobs_after_the_holders_share()
+    {
+        var ids = await AddJobsAsync("shared", 30);
+        await using var holder = await db.App.OpenConnectionAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
+        {
+            lockQueue.Parameters.Add(new() { Value = "shared" });
+            await lockQueue.ExecuteNonQueryAsync();
+        }
+
+        await using (var other = await db.App.OpenConnectionAsync())
+        {
+            Assert.Equal(ids[10..20], await ClaimAsync(other, null, "shared", 10));
+        }
+
+        Assert.Equal(ids[..10], await ClaimAsync(holder, transaction, "shared", 10));
+        await transaction.CommitAsync();
+    }
+
+    [Fact]
+    public async Task A_claimer_that_finds_the_claim_lock_taken_claims_a_queue_with_few_jobs_from_the_head()
+    {
+        var ids = await AddJobsAsync("small", 5);
+        await using var holder = await db.App.OpenConnectionAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
+        {
+            lockQueue.Parameters.Add(new() { Value = "small" });
+            await lockQueue.ExecuteNonQueryAsync();
+        }
+
+        await using var other = await db.App.OpenConnectionAsync();
+        Assert.Equal(ids, await ClaimAsync(other, null, "small", 10));
+    }
+
+    [Fact]
+    public async Task A_claimer_without_the_claim_lock_claims_nothing_of_a_queue_with_a_limit()
+    {
+        await AddJobsAsync("limited", 5);
+        await db.ExecuteAsync("INSERT INTO jobs.queue_limit (queue, max_running) VALUES ('limited', 100)");
+        await using var holder = await db.App.OpenConnectionAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
+        {
+            lockQueue.Parameters.Add(new() { Value = "limited" });
+            await lockQueue.ExecuteNonQueryAsync();
+        }
+
+        await using var other = await db.App.OpenConnectionAsync();
+        Assert.Empty(await ClaimAsync(other, null, "limited", 3));
+        Assert.Equal(3, (await ClaimAsync(holder, transaction, "limited", 3)).Length);
+    }
+
+    private async Task<long[]> AddJobsAsync(string queue, int count)
+    {
+        await db.ExecuteAsync("""
+            INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at)
+            SELECT 'available', $1, 'noop', '{}', 0, 25, now() - interval '1 minute' FROM generate_series(1, $2)
+            """, queue, count);
+        await using var command = db.Owner.CreateCommand("SELECT array_agg(id ORDER BY id) FROM jobs.job WHERE queue = $1");
+        command.Parameters.Add(new() { Value = queue });
+        return (long[])(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<long[]> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string queue, int wanted)
+    {
+        await using var claim = new NpgsqlCommand(JobSql.ClaimJobs, connection, transaction);
+        claim.Parameters.Add(new() { Value = queue });
+        claim.Parameters.Add(new() { Value = wanted });
+        claim.Parameters.Add(new() { Value = "claim-share-test" });
+        claim.Parameters.Add(new() { Value = 30_000.0 });
+        var claimed = new List<long>();
+        await using var reader = await claim.ExecuteReaderAsync();
+        var id = reader.GetOrdinal("id");
+        while (await reader.ReadAsync())
+        {
+            claimed.Add(reader.GetInt64(id));
+        }
+
+        return [.. claimed.Order()];
+    }
+}
