@@ -13,34 +13,22 @@ public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabas
     public async Task A_claimer_that_finds_the_claim_lock_taken_claims_the_jobs_after_the_holders_share()
     {
         var ids = await AddJobsAsync("shared", 30);
-        await using var holder = await db.App.OpenConnectionAsync();
-        await using var transaction = await holder.BeginTransactionAsync();
-        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
-        {
-            lockQueue.Parameters.Add(new() { Value = "shared" });
-            await lockQueue.ExecuteNonQueryAsync();
-        }
+        await using var holder = await ClaimLockHolder.TakeAsync(db.App, "shared");
 
         await using (var other = await db.App.OpenConnectionAsync())
         {
             Assert.Equal(ids[10..20], await ClaimAsync(other, null, "shared", 10));
         }
 
-        Assert.Equal(ids[..10], await ClaimAsync(holder, transaction, "shared", 10));
-        await transaction.CommitAsync();
+        Assert.Equal(ids[..10], await ClaimAsync(holder.Connection, holder.Transaction, "shared", 10));
+        await holder.Transaction.CommitAsync();
     }
 
     [Fact]
     public async Task A_claimer_that_finds_the_claim_lock_taken_claims_a_queue_with_few_jobs_from_the_head()
     {
         var ids = await AddJobsAsync("small", 5);
-        await using var holder = await db.App.OpenConnectionAsync();
-        await using var transaction = await holder.BeginTransactionAsync();
-        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
-        {
-            lockQueue.Parameters.Add(new() { Value = "small" });
-            await lockQueue.ExecuteNonQueryAsync();
-        }
+        await using var holder = await ClaimLockHolder.TakeAsync(db.App, "small");
 
         await using var other = await db.App.OpenConnectionAsync();
         Assert.Equal(ids, await ClaimAsync(other, null, "small", 10));
@@ -51,17 +39,11 @@ public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabas
     {
         await AddJobsAsync("limited", 5);
         await db.ExecuteAsync("INSERT INTO jobs.queue_limit (queue, max_running) VALUES ('limited', 100)");
-        await using var holder = await db.App.OpenConnectionAsync();
-        await using var transaction = await holder.BeginTransactionAsync();
-        await using (var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, holder, transaction))
-        {
-            lockQueue.Parameters.Add(new() { Value = "limited" });
-            await lockQueue.ExecuteNonQueryAsync();
-        }
+        await using var holder = await ClaimLockHolder.TakeAsync(db.App, "limited");
 
         await using var other = await db.App.OpenConnectionAsync();
         Assert.Empty(await ClaimAsync(other, null, "limited", 3));
-        Assert.Equal(3, (await ClaimAsync(holder, transaction, "limited", 3)).Length);
+        Assert.Equal(3, (await ClaimAsync(holder.Connection, holder.Transaction, "limited", 3)).Length);
     }
 
     private async Task<long[]> AddJobsAsync(string queue, int count)
@@ -91,5 +73,29 @@ public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabas
         }
 
         return [.. claimed.Order()];
+    }
+
+    /// <summary>A connection inside a transaction that holds a queue's claim lock, as a claim in flight does.</summary>
+    private sealed class ClaimLockHolder(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public NpgsqlConnection Connection => connection;
+
+        public NpgsqlTransaction Transaction => transaction;
+
+        public static async Task<ClaimLockHolder> TakeAsync(NpgsqlDataSource source, string queue)
+        {
+            var connection = await source.OpenConnectionAsync();
+            var transaction = await connection.BeginTransactionAsync();
+            await using var lockQueue = new NpgsqlCommand(JobSql.LockQueueClaim, connection, transaction);
+            lockQueue.Parameters.Add(new() { Value = queue });
+            await lockQueue.ExecuteNonQueryAsync();
+            return new ClaimLockHolder(connection, transaction);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 }
