@@ -134,9 +134,8 @@ internal sealed class JobProducer(
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            // Past the settings' result set (and a capped queue's lock's) to the claim's.
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            if (limited)
+            // Past every result set before the claim's: ClaimJobs is the round trip's second-last statement.
+            for (var i = 0; i < batch.BatchCommands.Count - 2; i++)
             {
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -85,7 +85,7 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
 -- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
 -- back; attempt is the fencing token every later write of this run must present.
--- Claimers of one queue take turns at its head: the claimer that takes the queue's claim lock (the
+-- Claimers of one queue share its head: the claimer that takes the queue's claim lock (the
 -- advisory lock of LockQueueClaim, tried here and never waited for) claims from the head of
 -- job_claim_idx; one that finds it taken claims the $2 jobs after the first $2 (read, not locked:
 -- the holder's share), so two claimers at once take two shares side by side. Concurrent claims

@@ -10,14 +10,15 @@ namespace Bench.Scenarios;
 /// <summary>
 /// Why it exists: "fast" needs a yardstick. Npgsql loops run exactly the SQL per job our engine
 /// runs, connected as the Worker connects (job.sql's InsertJobs through JobClient in batches of
-/// 5,000, then ClaimJobs and FinishJobs with our claim batch), with no handler, no scheduling and no second process: the most this
-/// PostgreSQL on this machine gives a schema. Three storages in the same run, each with one and
-/// with two connections: today's schema before issue 18 (migration 8, jobs finalized in place),
-/// the lean live table with the day-partitioned history, and the lean table keeping no history
-/// (retention 0). Our drain is reported as a percentage of the history mode on one connection,
-/// which is what the Worker runs by default. Issue 18 asked whether finishing one batch and claiming
-/// the next in one round trip pays: the history storage on one connection runs that way once more
-/// (finish and claim in one NpgsqlBatch, one transaction and one commit per batch instead of two).
+/// 5,000, then ClaimJobs and FinishJobs with our claim batch), with no handler, no scheduling and
+/// no second process: the most this PostgreSQL on this machine gives a schema. Three storages in
+/// the same run, each with one and with two connections: today's schema before issue 18 (migration
+/// 8, jobs finalized in place), the lean live table with the day-partitioned history, and the lean
+/// table keeping no history (retention 0). Our drain is reported as a percentage of the history
+/// mode on one connection, which is what the Worker runs by default. Issue 18 asked whether
+/// finishing one batch and claiming the next in one round trip pays: the history storage on one
+/// connection runs that way once more (finish and claim in one NpgsqlBatch, one transaction and one
+/// commit per batch instead of two).
 /// </summary>
 internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Results results)
 {
@@ -132,7 +133,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
     /// One round trip, as the engine sends it: the outcome of <paramref name="ids"/> (when any; the
     /// two-table storages' FinishJobs after the statement that keeps the planner from looping over
     /// the id list), then, when <paramref name="claim"/>, the claim's settings and ClaimJobs (the
-    /// queue has no limit, so no LockQueueClaim) (and, after outcomes, the durable commit they need). Returns the claimed jobs.
+    /// queue has no limit, so no LockQueueClaim), and after outcomes the durable commit they need.
+    /// Returns the claimed jobs.
     /// </summary>
     private static async Task<(List<long> Ids, List<short> Attempts)> SendAsync(
         NpgsqlConnection connection, Storage storage, List<long> ids, List<short> attempts, bool claim, CancellationToken cancellationToken)
