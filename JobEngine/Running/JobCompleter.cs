@@ -128,6 +128,8 @@ public sealed class JobCompleter(NpgsqlDataSource dataSource, RunningJobs runnin
             finish.Parameters.Add(new() { Value = finished.Select(o => (long)o.RetryDelay.TotalMilliseconds).ToArray() });
             finish.Parameters.Add(new() { Value = finished.Select(o => o.ErrorJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
             finish.Parameters.Add(new() { Value = options.KeepsHistory });
+            finish.Parameters.Add(new() { Value = finished.Count == 0 ? 0L : finished.Min(o => o.Id) });
+            finish.Parameters.Add(new() { Value = finished.Count == 0 ? 0L : finished.Max(o => o.Id) });
             npgsqlBatch.BatchCommands.Add(finish);
         }
 

@@ -157,6 +157,8 @@ internal sealed class CeilingScenario(BenchEnvironment env, BenchPlan plan, Resu
             if (storage != Storage.Before)
             {
                 finish.Parameters.Add(new() { Value = storage == Storage.History });
+                finish.Parameters.Add(new() { Value = ids.Min() });
+                finish.Parameters.Add(new() { Value = ids.Max() });
             }
         }
 
