@@ -9,7 +9,9 @@ namespace Migrator;
 /// One numbered migration file: <c>NNNN_name.sql</c> with a header (Purpose, Owner, Expects,
 /// Result, Rollback, Transaction) followed by <c>-- migrate:up</c> and <c>-- migrate:down</c>.
 /// A file with <c>Transaction: none</c> runs statement by statement outside a transaction, as
-/// <c>CREATE INDEX CONCURRENTLY</c> requires.
+/// <c>CREATE INDEX CONCURRENTLY</c> requires; there a <c>SELECT</c> returns, in a column named
+/// <c>statement</c>, the statements to run in its place (DDL that depends on the objects the
+/// database holds when it runs, such as an index built on each partition of a table).
 /// </summary>
 public sealed partial record Migration(int Version, string Name, string Purpose, bool Transactional, string Up, string Down, string Checksum)
 {
@@ -19,8 +21,13 @@ public sealed partial record Migration(int Version, string Name, string Purpose,
     public static IReadOnlyList<string> Statements(string section) =>
         [.. StatementEnd().Split(section).Select(s => s.Trim()).Where(HasCode)];
 
-    private static bool HasCode(string statement) =>
-        statement.Split('\n').Any(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith("--", StringComparison.Ordinal));
+    /// <summary>Whether a statement of a non-transactional section is a query returning the statements to run in its place.</summary>
+    public static bool ReturnsStatements(string statement) =>
+        statement.Split('\n').First(IsCode).TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase);
+
+    private static bool HasCode(string statement) => statement.Split('\n').Any(IsCode);
+
+    private static bool IsCode(string line) => line.Trim().Length > 0 && !line.TrimStart().StartsWith("--", StringComparison.Ordinal);
 
     /// <summary>Parses a migration file; the message of any error names the file and what is missing.</summary>
     public static Migration Parse(string fileName, string text)

@@ -146,13 +146,37 @@ public sealed class MigrationRunner(
         {
             foreach (var statement in Migration.Statements(sql))
             {
-                await _indexBuilds.ExecuteAsync(connection, statement, cancellationToken).ConfigureAwait(false);
+                foreach (var step in await StepsAsync(connection, statement, cancellationToken).ConfigureAwait(false))
+                {
+                    await _indexBuilds.ExecuteAsync(connection, step, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             await RecordAsync(connection, null, migration, up, started, cancellationToken).ConfigureAwait(false);
         }
 
         logger.LogInformation("{Direction} migration {Version:D4} done in {Elapsed:F0} ms.", direction, migration.Version, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    // A query's statements are read when the migration reaches it, so they see what the statements
+    // before it did (an index created ON ONLY a partitioned table, for its partitions to attach).
+    private static async Task<IReadOnlyList<string>> StepsAsync(NpgsqlConnection connection, string statement, CancellationToken cancellationToken)
+    {
+        if (!Migration.ReturnsStatements(statement))
+        {
+            return [statement];
+        }
+
+        await using var command = new NpgsqlCommand(statement, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var column = reader.GetOrdinal("statement");
+        var steps = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            steps.Add(reader.GetString(column));
+        }
+
+        return steps;
     }
 
     private static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Migration migration, bool up, long started, CancellationToken cancellationToken)

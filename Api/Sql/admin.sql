@@ -9,9 +9,12 @@ SELECT kind FROM jobs.kind ORDER BY kind;
 -- (jobs.job) and finished ones (jobs.job_history); a job is in one of them in any snapshot. Each
 -- filter is null or a value; every call is planned with its values (the Api's connections force
 -- custom plans: JobsConnectionSettings), so null filters fold away and a state filter drops the
--- table that cannot hold that state.
+-- table that cannot hold that state. The history's (state, id) index leaves completed jobs out,
+-- and the planner proves a row is in it only from a literal: state <> 'completed' says so (the
+-- text-to-state cast of $1 is not folded to a constant).
 -- Each branch picks at most a page of ids in id order: in the history an index-only backward scan
--- of (state, id), (queue, id) or (kind, id) per day partition, merged (no filter: (id)); the live
+-- of (state, id), (queue, id) or (kind, id) per day partition, merged (no filter, or completed
+-- jobs, which (state, id) leaves out: (id), skipping the few others); the live
 -- table has no listing index (every claim and finish would pay for it) and holds only the backlog.
 -- Only the page's rows are then read.
 WITH page AS (
@@ -26,7 +29,9 @@ WITH page AS (
     UNION ALL
     (SELECT id, true
      FROM jobs.job_history
-     WHERE ($1::text IS NULL OR ($1::text IN ('completed', 'discarded', 'cancelled') AND state = $1::jobs.job_state))
+     WHERE ($1::text IS NULL
+            OR ($1::text = 'completed' AND state = 'completed')
+            OR ($1::text IN ('discarded', 'cancelled') AND state = $1::jobs.job_state AND state <> 'completed'))
        AND ($2::text IS NULL OR queue = $2)
        AND ($3::text IS NULL OR kind = $3)
        AND id < $4

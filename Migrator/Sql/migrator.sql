@@ -49,11 +49,13 @@ SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1, $2);
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1);
 
 -- name: SelectInvalidIndexes
+-- Plain indexes only: a partitioned index (relkind 'I') is invalid until every partition's index
+-- is attached to it, which the migration that creates it does; it is neither rebuilt nor dropped.
 SELECT c.relname AS index_name
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname = 'jobs' AND NOT i.indisvalid
+WHERE n.nspname = 'jobs' AND NOT i.indisvalid AND c.relkind = 'i'
 ORDER BY c.relname;
 
 -- name: DropIndexStatement

@@ -37,7 +37,7 @@ public sealed class MigratorTests : IAsyncLifetime
         Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
         // Rebuilt by migration 2, then dropped by migration 10 as it moves the listing to the history.
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_state_id_idx'"));
-        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_history_state_id_idx'"));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_history_state_id_not_completed_idx'"));
     }
 
     [Fact]
@@ -91,7 +91,69 @@ public sealed class MigratorTests : IAsyncLifetime
             "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'jobs' AND NOT i.indisvalid"));
         // Rebuilt by migration 2, then dropped by migration 10 as it moves the listing to the history.
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_state_id_idx'"));
-        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_history_state_id_idx'"));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_history_state_id_not_completed_idx'"));
+    }
+
+    // Migration 26 builds a partitioned index one partition at a time (PostgreSQL cannot build one
+    // CONCURRENTLY): a run stopped halfway leaves the parent invalid and one partition's index
+    // invalid, and the next run rebuilds that one and attaches the rest instead of starting over.
+    [Fact]
+    public async Task An_interrupted_build_of_the_history_state_index_is_finished_by_the_next_run()
+    {
+        Assert.Equal(0, (await _db.MigrateAsync("rollback", "25")).ExitCode);
+
+        // A transaction holding an older snapshot makes each partition's concurrent build wait at
+        // its end; the Migrator's lock_timeout then stops the first one, its index left invalid.
+        await using (var reader = await _db.Owner.OpenConnectionAsync())
+        await using (var transaction = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead))
+        {
+            await using (var select = new NpgsqlCommand("SELECT count(*) FROM jobs.job_count", reader, transaction))
+            {
+                await select.ExecuteScalarAsync();
+            }
+
+            var (failedCode, failedOutput) = await _db.MigrateAsync(new MigratorOptions { AppRolePassword = TestDatabase.AppRolePassword, LockTimeout = TimeSpan.FromMilliseconds(300) }, "apply");
+            Assert.Equal(1, failedCode);
+            Assert.Contains("lock timeout", failedOutput, StringComparison.OrdinalIgnoreCase);
+            await transaction.RollbackAsync();
+        }
+
+        var halfway = string.Join('\n', await StateIndexesAsync());
+        Assert.Contains("job_history_state_id_not_completed_idx false", halfway, StringComparison.Ordinal);
+        Assert.Matches(@"job_history_\d{8}_state_id_idx false \(state <> 'completed'::jobs\.job_state\) unattached", halfway);
+        Assert.Contains("Would rebuild invalid index jobs.job_history_", (await _db.MigrateAsync("plan")).Output, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await _db.MigrateAsync("apply")).ExitCode);
+
+        // A partition the pruner creates from now on gets the partial index from the parent.
+        await _db.ExecuteAsync("CREATE TABLE jobs.job_history_20991231 PARTITION OF jobs.job_history FOR VALUES FROM ('2099-12-31') TO ('2100-01-01')");
+        var lines = await StateIndexesAsync();
+        var partitions = await _db.ScalarAsync<long>("SELECT count(*) FROM pg_inherits WHERE inhparent = 'jobs.job_history'::regclass");
+        Assert.Equal(partitions + 1, lines.Length);
+        Assert.Contains("job_history_state_id_not_completed_idx true (state <> 'completed'::jobs.job_state) unattached", lines);
+        Assert.All(lines.Where(l => !l.StartsWith("job_history_state_id_not_completed_idx ", StringComparison.Ordinal)),
+            line => Assert.Matches(@"^job_history_(\d{8}|default)_state_id_idx true \(state <> 'completed'::jobs\.job_state\) jobs\.job_history_state_id_not_completed_idx$", line));
+        Assert.DoesNotContain("INVALID", (await _db.MigrateAsync("status")).Output, StringComparison.Ordinal);
+    }
+
+    // Each (state, id) index of the history: name, validity, predicate and the index it is attached to.
+    private async Task<string[]> StateIndexesAsync()
+    {
+        await using var command = _db.Owner.CreateCommand("""
+            SELECT c.relname || ' ' || i.indisvalid || ' ' || coalesce(pg_get_expr(i.indpred, i.indrelid), 'all rows')
+                   || ' ' || coalesce((SELECT p.inhparent::regclass::text FROM pg_inherits AS p WHERE p.inhrelid = c.oid), 'unattached')
+            FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+            WHERE c.relname LIKE 'job_history%state_id%'
+            ORDER BY c.relname
+            """);
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return [.. lines];
     }
 
     // The services' role is one row of the cluster's catalog, created or set by the Migrator of every
