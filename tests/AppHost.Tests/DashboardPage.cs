@@ -56,6 +56,25 @@ public sealed class DashboardPage : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="text"/> shows. The dashboard's Blazor circuit can fail on a loaded
+    /// machine before the page fills ("An unhandled error has occurred. Reload", no resources; seen once
+    /// in many runs): then the page is reloaded once, as a person would, its screenshot kept, and the
+    /// wait starts again. A second failure fails the wait.
+    /// </summary>
+    public async Task WaitForTextAsync(string text, Action<string> log)
+    {
+        var wanted = Page.GetByText(text).Filter(new() { Visible = true });
+        var circuitError = Page.GetByText("An unhandled error has occurred").Filter(new() { Visible = true });
+        await wanted.Or(circuitError).First.WaitForAsync();
+        if (await circuitError.CountAsync() > 0)
+        {
+            log("the dashboard showed its unhandled-error bar; reloading once. screenshot: " + await ScreenshotAsync("dashboard-circuit-error"));
+            await Page.ReloadAsync();
+            await wanted.First.WaitForAsync();
+        }
+    }
+
     /// <summary>Saves a full-page screenshot and returns its path.</summary>
     public async Task<string> ScreenshotAsync(string name)
     {

@@ -104,7 +104,7 @@ public sealed class StackTests(StackFixture stack, ITestOutputHelper output) : I
 
         try
         {
-            await page.GetByText("postgres-init").First.WaitForAsync();
+            await dashboard.WaitForTextAsync("postgres-init", output.WriteLine);
             foreach (var (name, state) in expected)
             {
                 var row = page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByText(name, new() { Exact = true }) });
