@@ -68,19 +68,9 @@ public sealed class MigratorTests : IAsyncLifetime
 
         // An open writing transaction makes CREATE INDEX CONCURRENTLY wait after it has created
         // the (still invalid) index; the Migrator's lock_timeout then interrupts the build.
-        await using (var writer = await _db.Owner.OpenConnectionAsync())
-        await using (var transaction = await writer.BeginTransactionAsync())
-        {
-            await using (var insert = new NpgsqlCommand("INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at) VALUES ('available', 'x', 'x', '{}', 5, 1, now())", writer, transaction))
-            {
-                await insert.ExecuteNonQueryAsync();
-            }
-
-            var (failedCode, failedOutput) = await _db.MigrateAsync(new MigratorOptions { AppRolePassword = TestDatabase.AppRolePassword, LockTimeout = TimeSpan.FromMilliseconds(300) }, "apply");
-            Assert.Equal(1, failedCode);
-            Assert.Contains("lock timeout", failedOutput, StringComparison.OrdinalIgnoreCase);
-            await transaction.RollbackAsync();
-        }
+        await ApplyStoppedByLockTimeoutAsync(
+            "INSERT INTO jobs.job (state, queue, kind, args, priority, max_attempts, run_at) VALUES ('available', 'x', 'x', '{}', 5, 1, now())",
+            System.Data.IsolationLevel.ReadCommitted);
 
         Assert.Contains("INVALID", (await _db.MigrateAsync("status")).Output, StringComparison.Ordinal);
         Assert.Contains("Would drop invalid index jobs.job_state_id_idx", (await _db.MigrateAsync("plan")).Output, StringComparison.Ordinal);
@@ -104,19 +94,7 @@ public sealed class MigratorTests : IAsyncLifetime
 
         // A transaction holding an older snapshot makes each partition's concurrent build wait at
         // its end; the Migrator's lock_timeout then stops the first one, its index left invalid.
-        await using (var reader = await _db.Owner.OpenConnectionAsync())
-        await using (var transaction = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead))
-        {
-            await using (var select = new NpgsqlCommand("SELECT count(*) FROM jobs.job_count", reader, transaction))
-            {
-                await select.ExecuteScalarAsync();
-            }
-
-            var (failedCode, failedOutput) = await _db.MigrateAsync(new MigratorOptions { AppRolePassword = TestDatabase.AppRolePassword, LockTimeout = TimeSpan.FromMilliseconds(300) }, "apply");
-            Assert.Equal(1, failedCode);
-            Assert.Contains("lock timeout", failedOutput, StringComparison.OrdinalIgnoreCase);
-            await transaction.RollbackAsync();
-        }
+        await ApplyStoppedByLockTimeoutAsync("SELECT count(*) FROM jobs.job_count", System.Data.IsolationLevel.RepeatableRead);
 
         var halfway = string.Join('\n', await StateIndexesAsync());
         Assert.Contains("job_history_state_id_not_completed_idx false", halfway, StringComparison.Ordinal);
@@ -134,6 +112,23 @@ public sealed class MigratorTests : IAsyncLifetime
         Assert.All(lines.Where(l => !l.StartsWith("job_history_state_id_not_completed_idx ", StringComparison.Ordinal)),
             line => Assert.Matches(@"^job_history_(\d{8}|default)_state_id_idx true \(state <> 'completed'::jobs\.job_state\) jobs\.job_history_state_id_not_completed_idx$", line));
         Assert.DoesNotContain("INVALID", (await _db.MigrateAsync("status")).Output, StringComparison.Ordinal);
+    }
+
+    // Runs sql in a transaction left open while the Migrator applies with a short lock_timeout: the
+    // apply fails on the timeout, and the transaction is then rolled back.
+    private async Task ApplyStoppedByLockTimeoutAsync(string sql, System.Data.IsolationLevel isolation)
+    {
+        await using var connection = await _db.Owner.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync(isolation);
+        await using (var command = new NpgsqlCommand(sql, connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var (failedCode, failedOutput) = await _db.MigrateAsync(new MigratorOptions { AppRolePassword = TestDatabase.AppRolePassword, LockTimeout = TimeSpan.FromMilliseconds(300) }, "apply");
+        Assert.Equal(1, failedCode);
+        Assert.Contains("lock timeout", failedOutput, StringComparison.OrdinalIgnoreCase);
+        await transaction.RollbackAsync();
     }
 
     // Each (state, id) index of the history: name, validity, predicate and the index it is attached to.
