@@ -85,16 +85,20 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- Takes up to $2 runnable jobs of queue $1 in priority order; rows locked by another claimer
 -- are skipped, never waited for. The lease ($4 ms) is what makes a crashed worker's job come
 -- back; attempt is the fencing token every later write of this run must present.
--- Claimers of one queue share its head: the claimer that takes the queue's claim lock (the
--- advisory lock of LockQueueClaim, tried here and never waited for) claims from the head of
--- job_claim_idx; one that finds it taken claims the $2 jobs after the first $2 (read, not locked:
--- the holder's share), so two claimers at once take two shares side by side. Concurrent claims
--- that all started at the head fought over the same rows (each skipped a rival's locked rows and
--- rechecked rows claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000,
--- and PostgreSQL spent 30 us a job instead of 18; waiting for the lock instead left a second
--- connection idle while the first claimed (two connections added 5 % to one without history). A
--- queue with fewer than $2 + 1 jobs due is claimed from the head by everyone, as it is small.
--- (holders_share has one row or none; min() makes it one row either way, where a join kept for
+-- Claimers of one queue share its head in shares of $2 jobs: a claimer takes the first of the
+-- queue's four share locks it finds free (advisory locks, tried here in order and never waited
+-- for; share 0's is the queue's claim lock, LockQueueClaim's) and claims from the start of its
+-- share, the $2 * share-th due job of job_claim_idx (the jobs before it are read, not locked: the
+-- other shares'), so claimers at once take shares side by side. Concurrent claims that all started
+-- at the head fought over the same rows (each skipped a rival's locked rows and rechecked rows
+-- claimed after its snapshot): 4 processes read about 10,000 rows to claim 1,000, and PostgreSQL
+-- spent 30 us a job instead of 18; waiting for the lock instead left a second connection idle
+-- while the first claimed (two connections added 5 % to one without history). With one lock
+-- besides the head's, the three claimers of 4 processes that found the head taken fought over the
+-- same second share (5,400 buffers a claim of 650 against 5,100 for 780 with 2 processes). A
+-- claimer that finds all four taken claims the fifth share. A queue with fewer due jobs than a
+-- share's start is claimed from the head, as it is small.
+-- (share_start has one row or none; min() makes it one row either way, where a join kept for
 -- the connection's life, planned under DisableNestedLoopsForThisTransaction, cost 300 ms a claim.)
 -- A queue with a global cap or rate limit (a row in jobs.queue_limit; every claim of it runs after
 -- LockQueueClaim, so it always holds the lock here) gets no more than the cap minus its running
@@ -114,19 +118,23 @@ SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0));
 -- latency_ms is date_part's double precision, read as a double: extract's numeric cost the Worker a
 -- decimal decoded and boxed for every job it started. ready_at is the instant latency_ms counts from.
 WITH lock AS MATERIALIZED (
-    SELECT pg_try_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, 0)) AS held
-), holders_share AS (
+    SELECT coalesce(min(free.share), 4) AS share
+    FROM (SELECT s.share
+          FROM generate_series(0, 3) AS s (share)
+          WHERE pg_try_advisory_xact_lock(hashtextextended('jobs.queue_limit:' || $1, s.share))
+          LIMIT 1) AS free
+), share_start AS (
     SELECT j.priority, j.run_at, j.id
     FROM jobs.job AS j
-    WHERE NOT (SELECT held FROM lock)
+    WHERE (SELECT share FROM lock) > 0
       AND j.state IN ('available', 'scheduled', 'retryable')
       AND j.queue = $1
       AND j.run_at <= now()
     ORDER BY j.priority, j.run_at, j.id
-    OFFSET $2
+    OFFSET (SELECT share FROM lock) * $2
     LIMIT 1
 ), lim AS (
-    SELECT CASE WHEN NOT (SELECT held FROM lock) THEN 0 ELSE greatest(0, least(
+    SELECT CASE WHEN (SELECT share FROM lock) > 0 THEN 0 ELSE greatest(0, least(
                $2::integer,
                coalesce(l.max_running - (SELECT coalesce(sum(c.n), 0) FROM jobs.job_count AS c WHERE c.queue = $1 AND c.state = 'running')::integer, $2::integer),
                CASE WHEN l.rate_limit IS NULL THEN $2::integer
@@ -141,7 +149,7 @@ WITH lock AS MATERIALIZED (
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
       AND (priority, run_at, id) >= (SELECT coalesce(min(s.priority), -1::smallint), coalesce(min(s.run_at), '-infinity'::timestamptz), coalesce(min(s.id), 0::bigint)
-                                     FROM holders_share AS s)
+                                     FROM share_start AS s)
       AND run_at <= now()
       AND NOT EXISTS (SELECT 1 FROM jobs.queue_pause AS p WHERE p.queue = $1)
     ORDER BY priority, run_at, id

@@ -5,7 +5,7 @@ namespace JobEngine.Tests;
 
 /// <summary>
 /// Claimers of one queue at once: the one holding the queue's claim lock claims from the head, one
-/// that finds it taken claims the share after the holder's instead of fighting over the same rows.
+/// that finds it taken claims the next share whose lock is free instead of fighting over the same rows.
 /// </summary>
 public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
@@ -21,6 +21,28 @@ public sealed class ClaimShareTests(TestDatabase db) : IClassFixture<TestDatabas
         }
 
         Assert.Equal(ids[..10], await ClaimAsync(holder.Connection, holder.Transaction, "shared", 10));
+        await holder.Transaction.CommitAsync();
+    }
+
+    [Fact]
+    public async Task Claimers_that_find_the_first_shares_taken_claim_the_next_free_share()
+    {
+        var ids = await AddJobsAsync("four-claimers", 40);
+        await using var holder = await ClaimLockHolder.TakeAsync(db.App, "four-claimers");
+        // A claim in flight on the second share, of one job (a share is as long as its claimer's claim):
+        // the next claimer's start then shows which share it took, not which rows it found locked.
+        await using var second = await db.App.OpenConnectionAsync();
+        await using var secondClaim = await second.BeginTransactionAsync();
+        Assert.Equal(ids[1..2], await ClaimAsync(second, secondClaim, "four-claimers", 1));
+
+        await using (var third = await db.App.OpenConnectionAsync())
+        {
+            Assert.Equal(ids[20..30], await ClaimAsync(third, null, "four-claimers", 10));
+        }
+
+        await secondClaim.CommitAsync();
+        long[] headLeft = [ids[0], .. ids[2..11]];
+        Assert.Equal(headLeft, await ClaimAsync(holder.Connection, holder.Transaction, "four-claimers", 10));
         await holder.Transaction.CommitAsync();
     }
 
