@@ -37,8 +37,7 @@ if [ ! -x "$COUNTERS" ]; then
 fi
 [ -x "$COUNTERS" ] && export BENCH_DOTNET_COUNTERS="$COUNTERS"
 
-# The Worker runs as users deploy it: published, so precompiled with the framework into one
-# composite ReadyToRun image (self-contained, Worker/Worker.csproj; about 3 minutes).
+# The Worker runs as users deploy it: published, so precompiled (ReadyToRun, Worker/Worker.csproj).
 say "publishing the Worker, building Migrator and bench/Bench (Release)"
 dotnet publish Worker/Worker.csproj -c Release -o Worker/bin/Release/published --verbosity quiet -nologo
 dotnet build Migrator/Migrator.csproj -c Release --verbosity quiet -nologo
